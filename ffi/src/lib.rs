@@ -1,0 +1,1 @@
+//! C ABI for in-process jetmem tracing.

@@ -1,0 +1,4 @@
+//! The `jetmem` command line.
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}
