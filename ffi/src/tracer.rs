@@ -1,0 +1,113 @@
+//! The Rust value behind a `jetmem_tracer *`: the core's tracer plus a handle
+//! for lock-free marks.
+
+use crate::backend::{MarkError, SamplerError, TraceHandle, Tracer as CoreTracer};
+use crate::config::Checked;
+use crate::handle::Castable;
+use crate::status::jetmem_status;
+use jetmem_core::record::MarkKind;
+use std::fs::File;
+use std::sync::Mutex;
+
+/// An opaque tracer handle. Created by `jetmem_tracer_start`, destroyed by
+/// `jetmem_tracer_free`.
+#[allow(non_camel_case_types)]
+#[derive(Debug)]
+pub struct jetmem_tracer {
+    _private: [u8; 0],
+}
+
+/// A running (or stopped) in-process tracer.
+#[derive(Debug)]
+pub(crate) struct Tracer {
+    /// Marks and allocator figures go through this; it never blocks.
+    handle: TraceHandle,
+    /// `Some` until stopped; the lock is taken only by stop and free.
+    core: Mutex<Option<CoreTracer>>,
+}
+
+impl Castable for jetmem_tracer {
+    type RustType = Tracer;
+}
+
+fn sampler_status(e: &SamplerError) -> jetmem_status {
+    match e {
+        SamplerError::Io { .. } => jetmem_status::IoError,
+        SamplerError::NoSuchProcess(_) => jetmem_status::NoSuchProcess,
+        SamplerError::AlreadyStopped => jetmem_status::AlreadyStopped,
+        #[allow(unreachable_patterns)]
+        _ => jetmem_status::SamplerError,
+    }
+}
+
+fn mark_status(e: &MarkError) -> jetmem_status {
+    match e {
+        MarkError::Stopped => jetmem_status::AlreadyStopped,
+        MarkError::QueueFull => jetmem_status::QueueFull,
+        #[allow(unreachable_patterns)]
+        _ => jetmem_status::SamplerError,
+    }
+}
+
+impl Tracer {
+    /// Creates the output file and starts the core's sampler and writer threads.
+    /// On failure the file it created is removed again.
+    pub(crate) fn start(cfg: Checked) -> Result<Tracer, jetmem_status> {
+        let file = File::create(&cfg.output).map_err(|_| jetmem_status::IoError)?;
+        match CoreTracer::start(cfg.sampler, file) {
+            Ok(core) => Ok(Tracer {
+                handle: core.handle(),
+                core: Mutex::new(Some(core)),
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&cfg.output);
+                Err(sampler_status(&e))
+            }
+        }
+    }
+
+    /// Pushes a marker: no lock, no syscall, no allocation here.
+    #[inline]
+    pub(crate) fn mark(&self, kind: MarkKind, label: &str) -> Result<(), jetmem_status> {
+        self.handle.mark(kind, label).map_err(|e| mark_status(&e))
+    }
+
+    /// Pushes allocator figures (`None` = unknown).
+    pub(crate) fn record_allocator(
+        &self,
+        device: u8,
+        figures: [Option<u64>; 4],
+    ) -> Result<(), jetmem_status> {
+        let [allocated, reserved, peak_allocated, peak_reserved] = figures;
+        self.handle
+            .record_allocator(device, allocated, reserved, peak_allocated, peak_reserved)
+            .map_err(|e| mark_status(&e))
+    }
+
+    /// Writes the trace's end, flushes it and joins the threads. A second call
+    /// gives `AlreadyStopped`.
+    pub(crate) fn stop(&self) -> Result<(), jetmem_status> {
+        let core = {
+            let mut slot = self.core.lock().map_err(|_| jetmem_status::Panic)?;
+            slot.take().ok_or(jetmem_status::AlreadyStopped)?
+        };
+        let report = core.stop(None).map_err(|e| sampler_status(&e))?;
+        match report.write_error {
+            Some(_) => Err(jetmem_status::IoError),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Tracer {
+    fn drop(&mut self) {
+        // A tracer freed while running still finishes its file.
+        let core = match self.core.get_mut() {
+            Ok(slot) => slot.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(core) = core {
+            let _ = core.stop(None);
+        }
+    }
+}
