@@ -160,7 +160,12 @@ fn write_all<W: Write>(out: &mut W, header: &Header, rx: Receiver<Record>) -> io
                 first = false;
             }
             for r in pending.drain(..) {
-                fb.push(&r).map_err(io::Error::other)?;
+                if fb.push(&r).is_err() {
+                    out.write_all(fb.finish())?;
+                    seq += 1;
+                    fb = FrameBuilder::new(&mut buf, seq).map_err(io::Error::other)?;
+                    fb.push(&r).map_err(io::Error::other)?;
+                }
             }
             out.write_all(fb.finish())?;
             seq += 1;

@@ -25,9 +25,11 @@ fn cpath(p: &Path) -> CString {
 fn config(out: &CString, label: Option<&CString>) -> jetmem_config {
     let mut c = std::mem::MaybeUninit::<jetmem_config>::uninit();
     assert_eq!(
+        // SAFETY: the pointer is to a live local MaybeUninit.
         unsafe { jetmem_config_default(c.as_mut_ptr()) },
         jetmem_status::Ok
     );
+    // SAFETY: jetmem_config_default returned OK, so it initialised the value.
     let mut c = unsafe { c.assume_init() };
     c.output_path = out.as_ptr();
     c.interval_ns = 1_000_000;
@@ -39,6 +41,7 @@ fn config(out: &CString, label: Option<&CString>) -> jetmem_config {
 fn start(cfg: &jetmem_config) -> *mut jetmem_tracer {
     let mut t: *mut jetmem_tracer = ptr::null_mut();
     assert_eq!(
+        // SAFETY: cfg and t are live locals.
         unsafe { jetmem_tracer_start(cfg, &mut t) },
         jetmem_status::Ok
     );
@@ -79,6 +82,7 @@ fn a_traced_run_decodes_with_its_marks_and_allocator_figures() {
     let begin = jetmem_mark_kind::Begin as u32;
     let end = jetmem_mark_kind::End as u32;
     let instant = jetmem_mark_kind::Instant as u32;
+    // SAFETY: t is live until the free at the end of this block; labels are C literals.
     unsafe {
         assert_eq!(
             jetmem_mark(t, begin, c"inference".as_ptr()),
@@ -148,6 +152,7 @@ fn misuse_after_stop_gives_already_stopped() {
     let dir = scratch("stopped");
     let out = cpath(&dir.join("s.jmt"));
     let t = start(&config(&out, None));
+    // SAFETY: t is live until freed at the end of this block.
     unsafe {
         assert_eq!(jetmem_tracer_stop(t), jetmem_status::Ok);
         assert_eq!(jetmem_tracer_stop(t), jetmem_status::AlreadyStopped);
@@ -173,8 +178,9 @@ fn bad_arguments_give_their_codes_and_leave_outputs_alone() {
     let dir = scratch("args");
     let path = dir.join("a.jmt");
     let out = cpath(&path);
-    let sentinel = 0x1 as *mut jetmem_tracer;
+    let sentinel = ptr::dangling_mut::<jetmem_tracer>(); // never dereferenced
     let mut t = sentinel;
+    // SAFETY: every pointer is NULL, a live local, a C literal, or a tracer used only before its free.
     unsafe {
         assert_eq!(
             jetmem_config_default(ptr::null_mut()),
@@ -270,6 +276,7 @@ fn status_messages_fit_their_buffers() {
     let mut buf = [0x55 as c_char; 128];
     let mut n = usize::MAX;
     for code in 0..=10 as c_int {
+        // SAFETY: NULL buffers come with len 0; buf is a live local of buf.len() bytes.
         unsafe {
             assert_eq!(
                 jetmem_status_message(code, ptr::null_mut(), 0, &mut n),
@@ -290,9 +297,11 @@ fn status_messages_fit_their_buffers() {
             assert_eq!(text.len(), n);
         }
     }
+    // SAFETY: buf holds the NUL-terminated message just written.
     let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
     assert_eq!(text.to_str().unwrap(), "the sampler failed");
     n = 7;
+    // SAFETY: buf is a live local of buf.len() bytes; the NULL out_n is the case under test.
     unsafe {
         assert_eq!(
             jetmem_status_message(11, buf.as_mut_ptr(), buf.len(), &mut n),
@@ -308,6 +317,7 @@ fn status_messages_fit_their_buffers() {
         );
     }
     assert_eq!(n, 7, "out_n is written only on success");
+    // SAFETY: jetmem_version returns a static NUL-terminated string.
     let v = unsafe { std::ffi::CStr::from_ptr(jetmem_version()) };
     assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
 }
@@ -332,6 +342,7 @@ fn many_threads_mark_at_once_and_every_accepted_mark_is_recorded() {
                     let label = CString::new(format!("thread-{i}")).unwrap();
                     let mut ok = 0;
                     for _ in 0..EACH {
+                        // SAFETY: the tracer is live until freed after the threads are joined; label is a live CString.
                         match unsafe {
                             jetmem_mark(shared.0, jetmem_mark_kind::Instant as u32, label.as_ptr())
                         } {
@@ -346,6 +357,7 @@ fn many_threads_mark_at_once_and_every_accepted_mark_is_recorded() {
             .collect();
         workers.into_iter().map(|w| w.join().unwrap()).collect()
     });
+    // SAFETY: the threads are joined; t is live and no thread uses it any more.
     unsafe {
         assert_eq!(jetmem_tracer_stop(t), jetmem_status::Ok);
         jetmem_tracer_free(t);
