@@ -53,8 +53,11 @@ pub enum MarkError {
 #[non_exhaustive]
 pub enum SamplerError {
     Io { path: PathBuf, source: io::Error },
+    Write(io::Error),
     NoSuchProcess(u32),
+    BadInterval(Duration),
     AlreadyStopped,
+    Thread(String),
 }
 
 impl std::fmt::Display for SamplerError {
@@ -63,6 +66,7 @@ impl std::fmt::Display for SamplerError {
             SamplerError::Io { path, source } => write!(f, "{}: {source}", path.display()),
             SamplerError::NoSuchProcess(p) => write!(f, "no such process: {p}"),
             SamplerError::AlreadyStopped => f.write_str("already stopped"),
+            other => write!(f, "{other:?}"),
         }
     }
 }

@@ -17,8 +17,8 @@ pub const JETMEM_FLAGS_ALL: u32 = JETMEM_FLAG_SYSTEM | JETMEM_FLAG_NO_CUDA;
 
 /// The default sampling interval: 10 ms.
 pub const JETMEM_DEFAULT_INTERVAL_NS: u64 = 10_000_000;
-/// The shortest sampling interval accepted: 100 µs.
-pub const JETMEM_MIN_INTERVAL_NS: u64 = 100_000;
+/// The shortest sampling interval accepted: 10 us (the core sampler's floor).
+pub const JETMEM_MIN_INTERVAL_NS: u64 = 10_000;
 /// The longest sampling interval accepted: 1 hour.
 pub const JETMEM_MAX_INTERVAL_NS: u64 = 3_600_000_000_000;
 

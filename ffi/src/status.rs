@@ -40,25 +40,30 @@ pub enum jetmem_status {
     // Retired numbers (never reuse): none yet.
 }
 
+/// Every status, in number order.
+const ALL: [jetmem_status; 11] = [
+    jetmem_status::Ok,
+    jetmem_status::NullParameter,
+    jetmem_status::InvalidUtf8,
+    jetmem_status::InvalidArgument,
+    jetmem_status::AlreadyStopped,
+    jetmem_status::QueueFull,
+    jetmem_status::IoError,
+    jetmem_status::NoSuchProcess,
+    jetmem_status::BufferTooSmall,
+    jetmem_status::Panic,
+    jetmem_status::SamplerError,
+];
+
 impl jetmem_status {
     /// Every status, in number order.
-    pub const ALL: [jetmem_status; 11] = [
-        jetmem_status::Ok,
-        jetmem_status::NullParameter,
-        jetmem_status::InvalidUtf8,
-        jetmem_status::InvalidArgument,
-        jetmem_status::AlreadyStopped,
-        jetmem_status::QueueFull,
-        jetmem_status::IoError,
-        jetmem_status::NoSuchProcess,
-        jetmem_status::BufferTooSmall,
-        jetmem_status::Panic,
-        jetmem_status::SamplerError,
-    ];
+    pub fn all() -> [jetmem_status; 11] {
+        ALL
+    }
 
     /// The status with number `code`, if there is one.
     pub fn from_code(code: c_int) -> Option<jetmem_status> {
-        Self::ALL.iter().copied().find(|s| *s as c_int == code)
+        ALL.iter().copied().find(|s| *s as c_int == code)
     }
 
     /// A one-line English description (no trailing newline, no NUL).
@@ -85,15 +90,12 @@ mod tests {
 
     #[test]
     fn numbers_are_dense_and_round_trip() {
-        for (i, s) in jetmem_status::ALL.iter().enumerate() {
+        for (i, s) in ALL.iter().enumerate() {
             assert_eq!(*s as usize, i);
             assert_eq!(jetmem_status::from_code(i as c_int), Some(*s));
             assert!(!s.message().is_empty());
         }
         assert_eq!(jetmem_status::from_code(-1), None);
-        assert_eq!(
-            jetmem_status::from_code(jetmem_status::ALL.len() as c_int),
-            None
-        );
+        assert_eq!(jetmem_status::from_code(ALL.len() as c_int), None);
     }
 }

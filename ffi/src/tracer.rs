@@ -32,8 +32,9 @@ impl Castable for jetmem_tracer {
 
 fn sampler_status(e: &SamplerError) -> jetmem_status {
     match e {
-        SamplerError::Io { .. } => jetmem_status::IoError,
+        SamplerError::Io { .. } | SamplerError::Write(_) => jetmem_status::IoError,
         SamplerError::NoSuchProcess(_) => jetmem_status::NoSuchProcess,
+        SamplerError::BadInterval(_) => jetmem_status::InvalidArgument,
         SamplerError::AlreadyStopped => jetmem_status::AlreadyStopped,
         #[allow(unreachable_patterns)]
         _ => jetmem_status::SamplerError,

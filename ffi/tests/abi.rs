@@ -209,7 +209,7 @@ fn bad_arguments_give_their_codes_and_leave_outputs_alone() {
             jetmem_status::InvalidArgument
         );
         let mut c = good;
-        c.interval_ns = 10; // 10 ns: below the 100 µs floor
+        c.interval_ns = 10; // 10 ns: below the 10 µs floor
         assert_eq!(
             jetmem_tracer_start(&c, &mut t),
             jetmem_status::InvalidArgument

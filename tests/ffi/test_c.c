@@ -1,0 +1,181 @@
+/* Drives libjetmem from C: a real trace plus every misuse, checked by status code.
+ *
+ * Usage: test_c OUT.jmt SCRATCH_DIR   (tests/ffi/run.sh builds it, runs it under valgrind
+ * and checks the trace's phases and allocator peaks with `jetmem report`.)
+ */
+#include "jetmem.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MIB (1024ull * 1024ull)
+#define THREADS 8
+#define MARKS_PER_THREAD 1000
+
+static int failures = 0;
+
+#define EXPECT(code, call)                                                           \
+  do {                                                                               \
+    jetmem_status got_ = (call);                                                     \
+    if (got_ != (code)) {                                                            \
+      fprintf(stderr, "FAIL %s:%d: %s gave %d, expected %s (%d)\n", __FILE__,        \
+              __LINE__, #call, (int)got_, #code, (int)(code));                       \
+      failures++;                                                                    \
+    }                                                                                \
+  } while (0)
+
+#define CHECK(cond)                                                                  \
+  do {                                                                               \
+    if (!(cond)) {                                                                   \
+      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                \
+      failures++;                                                                    \
+    }                                                                                \
+  } while (0)
+
+static jetmem_tracer *start(const char *path, const char *label) {
+  jetmem_config cfg;
+  EXPECT(JETMEM_STATUS_OK, jetmem_config_default(&cfg));
+  cfg.output_path = path;
+  cfg.interval_ns = 5000000; /* 5 ms */
+  cfg.label = label;
+  cfg.flags = JETMEM_FLAG_NO_CUDA;
+  jetmem_tracer *t = NULL;
+  EXPECT(JETMEM_STATUS_OK, jetmem_tracer_start(&cfg, &t));
+  return t;
+}
+
+/* The run that run.sh reports on. */
+static void traced_run(const char *path) {
+  jetmem_tracer *t = start(path, "c-test");
+  if (t == NULL) return;
+  EXPECT(JETMEM_STATUS_OK, jetmem_mark(t, JETMEM_MARK_KIND_BEGIN, "load"));
+  EXPECT(JETMEM_STATUS_OK, jetmem_record_allocator(t, 16 * MIB, 32 * MIB, 16 * MIB, 32 * MIB));
+  usleep(20000);
+  EXPECT(JETMEM_STATUS_OK, jetmem_mark(t, JETMEM_MARK_KIND_END, "load"));
+  for (int i = 0; i < 3; i++) {
+    EXPECT(JETMEM_STATUS_OK, jetmem_mark(t, JETMEM_MARK_KIND_BEGIN, "inference"));
+    EXPECT(JETMEM_STATUS_OK, jetmem_mark(t, JETMEM_MARK_KIND_INSTANT, "frame"));
+    EXPECT(JETMEM_STATUS_OK,
+           jetmem_record_allocator(t, (100 + i) * MIB, 200 * MIB, (300 + i) * MIB, 400 * MIB));
+    usleep(10000);
+    EXPECT(JETMEM_STATUS_OK, jetmem_mark(t, JETMEM_MARK_KIND_END, "inference"));
+  }
+  EXPECT(JETMEM_STATUS_OK, jetmem_record_allocator(t, 64 * MIB, JETMEM_UNKNOWN, JETMEM_UNKNOWN,
+                                                   JETMEM_UNKNOWN));
+  EXPECT(JETMEM_STATUS_OK, jetmem_tracer_stop(t));
+  jetmem_tracer_free(t);
+}
+
+static void *mark_many(void *arg) {
+  jetmem_tracer *t = arg;
+  long bad = 0;
+  for (int i = 0; i < MARKS_PER_THREAD; i++) {
+    jetmem_status s = jetmem_mark(t, JETMEM_MARK_KIND_INSTANT, "worker");
+    if (s != JETMEM_STATUS_OK && s != JETMEM_STATUS_QUEUE_FULL && s != JETMEM_STATUS_ALREADY_STOPPED)
+      bad++;
+  }
+  return (void *)bad;
+}
+
+static void misuse(const char *dir) {
+  char path[4096], missing[4096];
+  snprintf(path, sizeof path, "%s/misuse.jmt", dir);
+  snprintf(missing, sizeof missing, "%s/no/such/dir/x.jmt", dir);
+  jetmem_config cfg;
+  jetmem_tracer *sentinel = (jetmem_tracer *)&cfg; /* never dereferenced */
+  jetmem_tracer *t = sentinel;
+  struct stat st;
+
+  EXPECT(JETMEM_STATUS_NULL_PARAMETER, jetmem_config_default(NULL));
+  EXPECT(JETMEM_STATUS_OK, jetmem_config_default(&cfg));
+  cfg.flags = JETMEM_FLAG_NO_CUDA;
+  EXPECT(JETMEM_STATUS_NULL_PARAMETER, jetmem_tracer_start(NULL, &t));
+  EXPECT(JETMEM_STATUS_NULL_PARAMETER, jetmem_tracer_start(&cfg, &t)); /* no output path */
+  cfg.output_path = path;
+  EXPECT(JETMEM_STATUS_NULL_PARAMETER, jetmem_tracer_start(&cfg, NULL));
+  cfg.interval_ns = 10;
+  EXPECT(JETMEM_STATUS_INVALID_ARGUMENT, jetmem_tracer_start(&cfg, &t));
+  cfg.interval_ns = 0; /* 0 = the default */
+  cfg.flags = 0x80000000u;
+  EXPECT(JETMEM_STATUS_INVALID_ARGUMENT, jetmem_tracer_start(&cfg, &t));
+  cfg.flags = JETMEM_FLAG_NO_CUDA;
+  cfg.label = "\xff\xfe";
+  EXPECT(JETMEM_STATUS_INVALID_UTF8, jetmem_tracer_start(&cfg, &t));
+  cfg.label = NULL;
+  cfg.pid = 4294967294u;
+  EXPECT(JETMEM_STATUS_NO_SUCH_PROCESS, jetmem_tracer_start(&cfg, &t));
+  cfg.pid = 0;
+  cfg.output_path = missing;
+  EXPECT(JETMEM_STATUS_IO_ERROR, jetmem_tracer_start(&cfg, &t));
+  CHECK(t == sentinel); /* outputs only on success */
+  CHECK(stat(path, &st) != 0); /* a failed start leaves no file */
+
+  t = start(path, NULL);
+  if (t == NULL) return;
+  EXPECT(JETMEM_STATUS_NULL_PARAMETER, jetmem_mark(NULL, JETMEM_MARK_KIND_INSTANT, "x"));
+  EXPECT(JETMEM_STATUS_NULL_PARAMETER, jetmem_mark(t, JETMEM_MARK_KIND_INSTANT, NULL));
+  EXPECT(JETMEM_STATUS_INVALID_ARGUMENT, jetmem_mark(t, 7, "x"));
+  EXPECT(JETMEM_STATUS_INVALID_UTF8, jetmem_mark(t, JETMEM_MARK_KIND_INSTANT, "\xc3\x28"));
+  EXPECT(JETMEM_STATUS_NULL_PARAMETER, jetmem_record_allocator(NULL, 1, 2, 3, 4));
+  EXPECT(JETMEM_STATUS_INVALID_ARGUMENT, jetmem_record_allocator_device(t, 256, 1, 2, 3, 4));
+
+  pthread_t th[THREADS];
+  for (int i = 0; i < THREADS; i++) pthread_create(&th[i], NULL, mark_many, t);
+  for (int i = 0; i < THREADS; i++) {
+    void *bad = NULL;
+    pthread_join(th[i], &bad);
+    CHECK(bad == NULL);
+  }
+
+  EXPECT(JETMEM_STATUS_NULL_PARAMETER, jetmem_tracer_stop(NULL));
+  EXPECT(JETMEM_STATUS_OK, jetmem_tracer_stop(t));
+  EXPECT(JETMEM_STATUS_ALREADY_STOPPED, jetmem_tracer_stop(t));
+  EXPECT(JETMEM_STATUS_ALREADY_STOPPED, jetmem_mark(t, JETMEM_MARK_KIND_INSTANT, "late"));
+  EXPECT(JETMEM_STATUS_ALREADY_STOPPED, jetmem_record_allocator(t, 1, 2, 3, 4));
+  jetmem_tracer_free(t);
+  jetmem_tracer_free(NULL); /* a no-op */
+
+  /* A tracer freed while running is stopped first and its file is complete. */
+  snprintf(path, sizeof path, "%s/freed-running.jmt", dir);
+  t = start(path, NULL);
+  EXPECT(JETMEM_STATUS_OK, jetmem_mark(t, JETMEM_MARK_KIND_INSTANT, "x"));
+  jetmem_tracer_free(t);
+  CHECK(stat(path, &st) == 0 && st.st_size > 12);
+}
+
+static void messages(void) {
+  char buf[256];
+  size_t n = 12345;
+  for (int code = JETMEM_STATUS_OK; code <= JETMEM_STATUS_SAMPLER_ERROR; code++) {
+    EXPECT(JETMEM_STATUS_OK, jetmem_status_message(code, NULL, 0, &n));
+    size_t need = n;
+    CHECK(need > 0 && need < sizeof buf);
+    EXPECT(JETMEM_STATUS_BUFFER_TOO_SMALL, jetmem_status_message(code, buf, need, &n));
+    EXPECT(JETMEM_STATUS_OK, jetmem_status_message(code, buf, need + 1, &n));
+    CHECK(strlen(buf) == n);
+  }
+  n = 7;
+  EXPECT(JETMEM_STATUS_INVALID_ARGUMENT, jetmem_status_message(999, buf, sizeof buf, &n));
+  EXPECT(JETMEM_STATUS_NULL_PARAMETER, jetmem_status_message(0, buf, sizeof buf, NULL));
+  CHECK(n == 7);
+  CHECK(strcmp(jetmem_version(), JETMEM_VERSION) == 0);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: %s OUT.jmt SCRATCH_DIR\n", argv[0]);
+    return 2;
+  }
+  messages();
+  traced_run(argv[1]);
+  misuse(argv[2]);
+  if (failures) {
+    fprintf(stderr, "test_c: %d check(s) failed\n", failures);
+    return 1;
+  }
+  printf("test_c: ok (%s)\n", argv[1]);
+  return 0;
+}

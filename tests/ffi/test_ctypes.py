@@ -1,0 +1,123 @@
+"""Drives libjetmem through ffi/python/jetmem.py: a real trace plus every misuse.
+
+Usage: JETMEM_LIB=target/debug/libjetmem.so python3 tests/ffi/test_ctypes.py OUT.jmt
+The trace it writes is checked by tests/ffi/run.sh (phases and allocator peaks).
+"""
+
+import os
+import sys
+import tempfile
+import threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "ffi", "python"))
+
+import jetmem  # noqa: E402
+
+MiB = 1 << 20
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print(f"FAIL: {what}")
+
+
+def raises(code, fn, *args, **kw):
+    try:
+        fn(*args, **kw)
+    except jetmem.Error as e:
+        check(e.code == code, f"{fn.__name__}: expected status {code}, got {e.code} ({e})")
+        check(bool(e.message), f"{fn.__name__}: status {code} has a message")
+        return
+    check(False, f"{fn.__name__}: expected jetmem.Error({code}), nothing raised")
+
+
+def traced_run(path):
+    """The run that run.sh reports on: phases, frames, allocator figures."""
+    check(jetmem.current() is None, "no tracer before trace()")
+    with jetmem.trace(path, interval="5ms", label="py-ctypes", cuda=False) as t:
+        check(jetmem.current() is t, "trace() makes the tracer current")
+        with t.phase("load"):
+            t.record_allocator(16 * MiB, 32 * MiB, 16 * MiB, 32 * MiB)
+        for i in range(3):
+            with jetmem.phase("inference"):  # module level: the current tracer
+                jetmem.mark("frame")
+                t.record_allocator((100 + i) * MiB, 200 * MiB, (150 + i) * MiB, 256 * MiB)
+        # None = unknown: must not become 0 in the trace.
+        t.record_allocator(64 * MiB, None, None, None)
+        check(jetmem.torch_allocator(t) in (True, False), "torch_allocator returns a bool")
+    check(jetmem.current() is None, "leaving the with block stops the tracer")
+
+
+def misuse(tmp):
+    # Start failures raise with the C code and leave no file behind.
+    missing = os.path.join(tmp, "no", "such", "dir", "x.jmt")
+    raises(jetmem.IO_ERROR, jetmem.trace, missing, cuda=False)
+    check(not os.path.exists(missing), "failed start leaves no file")
+    bad = os.path.join(tmp, "bad.jmt")
+    raises(jetmem.INVALID_UTF8, jetmem.trace, bad, label=b"\xff\xfe", cuda=False)
+    raises(jetmem.INVALID_ARGUMENT, jetmem.trace, bad, interval="10ns", cuda=False)
+    raises(jetmem.NO_SUCH_PROCESS, jetmem.trace, bad, pid=(1 << 32) - 2, cuda=False)
+    check(not os.path.exists(bad), "failed starts leave no file")
+
+    t = jetmem.trace(os.path.join(tmp, "misuse.jmt"), interval="1ms", cuda=False)
+    raises(jetmem.INVALID_UTF8, t.mark, b"\xc3\x28")
+    raises(jetmem.INVALID_ARGUMENT, t.record_allocator, 1, 2, 3, 4, device=256)
+    try:
+        t.mark("x", kind="sideways")
+        check(False, "bad kind raises ValueError")
+    except ValueError:
+        pass
+    try:
+        t.mark("a\0b")
+        check(False, "NUL in a label raises ValueError")
+    except ValueError:
+        pass
+
+    # Many threads at once: every call returns OK or QUEUE_FULL, nothing else.
+    errors = []
+
+    def worker(n):
+        for _ in range(500):
+            try:
+                t.mark(f"thread-{n}")
+            except jetmem.Error as e:
+                if e.code != jetmem.QUEUE_FULL:
+                    errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    check(not errors, f"concurrent marks give OK or QUEUE_FULL only: {errors[:3]}")
+
+    t.stop()
+    raises(jetmem.ALREADY_STOPPED, t.stop)
+    raises(jetmem.ALREADY_STOPPED, t.mark, "late")
+    raises(jetmem.ALREADY_STOPPED, t.record_allocator, 1, 2, 3, 4)
+    t.close()
+    t.close()  # idempotent
+    jetmem.mark("no tracer")  # module level without a tracer: a no-op
+    with jetmem.phase("no tracer"):
+        pass
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    out = sys.argv[1]
+    check(jetmem.version().count(".") == 2, f"version looks like x.y.z: {jetmem.version()}")
+    traced_run(out)
+    check(os.path.getsize(out) > 12, "the trace has more than its preamble")
+    with tempfile.TemporaryDirectory() as tmp:
+        misuse(tmp)
+    if failures:
+        sys.exit(f"{len(failures)} check(s) failed")
+    print(f"test_ctypes.py: ok ({out})")
+
+
+if __name__ == "__main__":
+    main()
