@@ -90,5 +90,8 @@ for name in c py; do
   cargo run -q -p jetmem-ffi --example trace_summary -- "$trace" | tee "$work/$name.summary"
   check_summary "$name" "$work/$name.summary"
 done
+# jetmem.torch_allocator() with a stand-in torch on device 1: 11/22/33/44 MiB in order.
+grep -q "^allocator device=1: max_allocated=$((11 << 20)) max_reserved=$((22 << 20)) peak_allocated=$((33 << 20)) peak_reserved=$((44 << 20))\$" \
+  "$work/py.summary" || fail "py: torch_allocator figures missing or out of order"
 
 step "ffi: all passed"

@@ -34,6 +34,51 @@ def raises(code, fn, *args, **kw):
     check(False, f"{fn.__name__}: expected jetmem.Error({code}), nothing raised")
 
 
+class _FakeCuda:
+    """torch.cuda's memory API with fixed figures, on device 1."""
+
+    @staticmethod
+    def is_available():
+        return True
+
+    @staticmethod
+    def current_device():
+        return 1
+
+    memory_allocated = staticmethod(lambda dev: 11 * MiB)
+    memory_reserved = staticmethod(lambda dev: 22 * MiB)
+    max_memory_allocated = staticmethod(lambda dev: 33 * MiB)
+    max_memory_reserved = staticmethod(lambda dev: 44 * MiB)
+
+
+def torch_allocator_with_a_stand_in_torch(t):
+    """torch_allocator pushes allocated, reserved, max_allocated, max_reserved in
+    that order for the current device: run.sh checks device 1's figures."""
+    import types
+
+    saved = sys.modules.get("torch")
+    fake = types.ModuleType("torch")
+    fake.cuda = _FakeCuda
+    sys.modules["torch"] = fake
+    try:
+        check(jetmem.torch_allocator(t) is True, "torch_allocator pushes with CUDA")
+        fake.cuda = None
+        check(jetmem.torch_allocator(t) is False, "torch_allocator without CUDA is a no-op")
+    finally:
+        if saved is None:
+            del sys.modules["torch"]
+        else:
+            sys.modules["torch"] = saved
+    sys.modules["torch"] = None  # makes `import torch` raise ImportError
+    try:
+        check(jetmem.torch_allocator(t) is False, "torch_allocator without torch is a no-op")
+    finally:
+        if saved is None:
+            del sys.modules["torch"]
+        else:
+            sys.modules["torch"] = saved
+
+
 def traced_run(path):
     """The run that run.sh reports on: phases, frames, allocator figures."""
     check(jetmem.current() is None, "no tracer before trace()")
@@ -47,7 +92,7 @@ def traced_run(path):
                 t.record_allocator((100 + i) * MiB, 200 * MiB, (150 + i) * MiB, 256 * MiB)
         # None = unknown: must not become 0 in the trace.
         t.record_allocator(64 * MiB, None, None, None)
-        check(jetmem.torch_allocator(t) in (True, False), "torch_allocator returns a bool")
+        torch_allocator_with_a_stand_in_torch(t)
     check(jetmem.current() is None, "leaving the with block stops the tracer")
 
 
