@@ -14,6 +14,7 @@ Every failure raises jetmem.Error with the C status code in .code.
 The C contract is in ffi/README.md.
 """
 
+import atexit
 import contextlib
 import ctypes
 import ctypes.util
@@ -257,7 +258,8 @@ class Tracer:
             _figure(peak_allocated), _figure(peak_reserved)))
 
     def stop(self):
-        """Finishes the trace file. A second stop raises Error(ALREADY_STOPPED)."""
+        """Finishes the trace file (end record, flush, close). A second stop
+        raises Error(ALREADY_STOPPED); so do mark() and record_allocator()."""
         with _current_lock:
             if self in _current:
                 _current.remove(self)
@@ -268,30 +270,42 @@ class Tracer:
         return self in _current
 
     def close(self):
-        """Stops (if running) and frees the tracer; safe to call twice."""
-        if self._handle is not None and self._handle.value is not None:
-            with _current_lock:
-                if self in _current:
-                    _current.remove(self)
-            self._lib.jetmem_tracer_free(self._handle)
-            self._handle = None
+        """Stops the tracer if it still runs; safe to call twice. The C handle
+        itself is freed when the object is garbage-collected, so a thread still
+        inside mark() (ctypes releases the GIL) never sees it freed."""
+        if self.running:
+            try:
+                self.stop()
+            except Error as e:
+                if e.code != ALREADY_STOPPED:
+                    raise
 
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        try:
-            if self.running:
-                self.stop()
-        finally:
-            self.close()
+        self.close()
         return False
 
     def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle is not None and handle.value is not None:
+            self._handle = None
+            self._lib.jetmem_tracer_free(handle)  # stops first if still running
+
+
+def _stop_all_at_exit():
+    """Finishes the files of tracers still running when Python exits."""
+    with _current_lock:
+        running = list(_current)
+    for t in reversed(running):
         try:
-            self.close()
-        except Exception:
+            t.close()
+        except Error:
             pass
+
+
+atexit.register(_stop_all_at_exit)
 
 
 def trace(path, interval="10ms", label=None, pid=0, system=False, cuda=True, root=None):

@@ -94,4 +94,12 @@ done
 grep -q "^allocator device=1: max_allocated=$((11 << 20)) max_reserved=$((22 << 20)) peak_allocated=$((33 << 20)) peak_reserved=$((44 << 20))\$" \
   "$work/py.summary" || fail "py: torch_allocator figures missing or out of order"
 
+step "Python: a tracer left running is finished at interpreter exit"
+JETMEM_LIB="$lib" PYTHONPATH=ffi/python python3 -c \
+  'import jetmem; t = jetmem.trace("'"$work/atexit.jmt"'", cuda=False); t.mark("left running")'
+cargo run -q -p jetmem-ffi --example trace_summary -- "$work/atexit.jmt" | tee "$work/atexit.summary"
+grep -q 'clean_end=true' "$work/atexit.summary" || fail "atexit: the trace has no end record"
+grep -q '^phase "left running": begin=0 end=0 instant=1' "$work/atexit.summary" \
+  || fail "atexit: the mark is missing"
+
 step "ffi: all passed"
