@@ -24,3 +24,6 @@ pub mod record;
 pub mod text;
 pub mod varint;
 pub mod wire;
+
+#[cfg(feature = "std")]
+pub mod sampler;
