@@ -13,10 +13,12 @@ use super::source::{FileSource, SourceState, SourceStatus, open_optional, read_s
 use super::tree::{Change, ProcessTree, SlowSums};
 use super::{SamplerError, Target};
 use crate::accounting::{Access, GpuAvailability, select_gpu_source};
-use crate::parse::{
-    CgroupValue, GPU_LOAD_PATHS, MeminfoParser, nvmap_clients_total, parse_cgroup_value,
-    parse_gpu_load, parse_nvmap_total, parse_psi, parse_zram_mm_stat,
-};
+use crate::parse::cgroup::{CgroupValue, parse_cgroup_value};
+use crate::parse::gpu_load::{GPU_LOAD_PATHS, parse_gpu_load};
+use crate::parse::meminfo::MeminfoParser;
+use crate::parse::nvmap::{nvmap_clients_total, parse_nvmap_total};
+use crate::parse::pressure::parse_psi;
+use crate::parse::zram::parse_zram_mm_stat;
 use crate::platform::{CudaDevice, PlatformInputs, detect};
 use crate::record::{Counter, Counters, GpuSource, Platform, Sample};
 use crate::text::truncated;

@@ -269,12 +269,17 @@ impl Tracer {
             .and_then(|()| out.flush())
             .map_err(SamplerError::Write)?;
 
+        // heapless deprecates mpmc::Queue::new because a producer pre-empted in the
+        // middle of an enqueue makes others see the queue full until it resumes. Here
+        // that costs at worst a `QueueFull` marker (counted), never a block or UB.
+        #[expect(deprecated)]
+        let events = mpmc::Queue::new();
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             running: AtomicBool::new(true),
             sampler_done: AtomicBool::new(false),
             target_gone: AtomicBool::new(false),
-            events: mpmc::Queue::new(),
+            events,
             events_lost: AtomicU64::new(0),
             start_mono_ns,
             exit_code: AtomicI64::new(NO_EXIT_CODE),

@@ -7,7 +7,9 @@
 //! process that vanishes mid-read is normal: it leaves the set.
 
 use super::source::FileSource;
-use crate::parse::{children, parse_statm, parse_status};
+use crate::parse::children::children;
+use crate::parse::statm::parse_statm;
+use crate::parse::status::parse_status;
 use crate::record::{PROCESS_NAME_LEN, ProcessChange};
 use heapless::String;
 use std::io::Read;
