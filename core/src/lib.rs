@@ -21,6 +21,7 @@
 #![cfg_attr(not(feature = "std"), forbid(unsafe_code))]
 
 pub mod parse;
+pub mod platform;
 pub mod record;
 pub mod text;
 pub mod varint;

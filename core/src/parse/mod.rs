@@ -7,10 +7,16 @@
 
 pub mod cgroup;
 pub mod children;
+pub mod devicetree;
+pub mod gpu_load;
+pub mod kernel;
 pub mod meminfo;
+pub mod nv_tegra_release;
+pub mod nvmap;
 pub mod pressure;
 pub mod statm;
 pub mod status;
+pub mod zram;
 
 use core::fmt;
 
