@@ -22,6 +22,7 @@
 
 pub mod parse;
 pub mod platform;
+pub mod accounting;
 pub mod record;
 pub mod text;
 pub mod varint;

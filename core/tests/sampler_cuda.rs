@@ -42,8 +42,9 @@ fn probe(env: &[(&str, &str)]) -> String {
     let out = cmd.output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "child failed: {text}\n{}", String::from_utf8_lossy(&out.stderr));
-    text.lines()
-        .find_map(|l| l.strip_prefix("PROBE "))
+    text.split("PROBE ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
         .unwrap_or_else(|| panic!("no PROBE line in {text}"))
         .to_string()
 }

@@ -130,7 +130,7 @@ fn full_disk_stops_writing_and_keeps_what_was_written_decodable() {
         ..SamplerConfig::default()
     };
     let out = FullDisk {
-        ok: 6000,
+        ok: 1500,
         written: written.clone(),
     };
     let tracer = Tracer::start(cfg, out).unwrap();

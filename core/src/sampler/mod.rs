@@ -9,6 +9,7 @@
 //! any thread go through a lock-free MPMC queue ([`TraceHandle`]).
 
 mod cgroup_path;
+mod dir;
 mod collect;
 mod cuda;
 mod lateness;

@@ -373,7 +373,7 @@ fn sample_loop(
     let mut next_slow = start + SLOW_NS;
     let mut next_proc_mem = start;
     let mut sample = Sample::default();
-    let mut push = |ring: &mut spsc::Producer<'_, Record>,
+    let push = |ring: &mut spsc::Producer<'_, Record>,
                     rec: Record,
                     pending: &mut u64,
                     out: &mut SamplerOutcome| {

@@ -6,6 +6,7 @@
 //! only `statm` is read, through file descriptors kept open per process. A
 //! process that vanishes mid-read is normal: it leaves the set.
 
+use super::dir::numeric_entries;
 use super::source::FileSource;
 use crate::parse::children::children;
 use crate::parse::statm::parse_statm;
@@ -240,21 +241,11 @@ impl ProcessTree {
     /// Returns false when the kernel has no `children` files.
     fn children_of(&mut self, pid: u32, buf: &mut [u8]) -> bool {
         self.set_path(pid, &[Part::Name("task")]);
-        let Ok(mut dir) = nix::dir::Dir::open(
-            self.path.as_path(),
-            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY,
-            nix::sys::stat::Mode::empty(),
-        ) else {
-            return true;
-        };
         let mut tids: heapless::Vec<u32, 256> = heapless::Vec::new();
-        for entry in dir.iter().flatten() {
-            let name = entry.file_name().to_bytes();
-            if let Some(tid) = std::str::from_utf8(name).ok().and_then(|s| s.parse::<u32>().ok()) {
-                if tids.push(tid).is_err() {
-                    break;
-                }
-            }
+        if !numeric_entries(&self.path, |tid| {
+            let _ = tids.push(tid);
+        }) {
+            return true;
         }
         let mut any_file = false;
         for tid in tids {
@@ -275,20 +266,11 @@ impl ProcessTree {
 
     /// The /proc scan fallback: every process whose parent is in `parents`.
     fn scan_proc(&mut self, buf: &mut [u8]) {
-        let Ok(mut dir) = nix::dir::Dir::open(
-            self.proc_dir.as_path(),
-            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY,
-            nix::sys::stat::Mode::empty(),
-        ) else {
-            return;
-        };
         // Fixpoint: a grandchild is found once its parent is in `found`.
+        let mut all: Vec<u32> = Vec::new();
+        numeric_entries(&self.proc_dir, |pid| all.push(pid));
         let mut pids: Vec<(u32, u32)> = Vec::new();
-        for entry in dir.iter().flatten() {
-            let name = entry.file_name().to_bytes();
-            let Some(pid) = std::str::from_utf8(name).ok().and_then(|s| s.parse::<u32>().ok()) else {
-                continue;
-            };
+        for pid in all {
             self.set_path(pid, &[Part::Name("stat")]);
             let Some(n) = self.read_path(buf) else { continue };
             if let Some(ppid) = stat_ppid(buf.get(..n).unwrap_or(&[])) {
