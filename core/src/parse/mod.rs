@@ -8,6 +8,8 @@
 pub mod cgroup;
 pub mod children;
 pub mod devicetree;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod gpu_load;
 pub mod kernel;
 pub mod meminfo;
