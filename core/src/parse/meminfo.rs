@@ -68,26 +68,26 @@ pub struct Meminfo {
 /// Number of fields in [`Meminfo`].
 const FIELDS: usize = 18;
 
-/// The keys, in the order of [`Meminfo::slot`].
+/// The keys with their colon, in the order of [`Meminfo::slot`].
 const KEYS: [&[u8]; FIELDS] = [
-    b"MemTotal",
-    b"MemFree",
-    b"MemAvailable",
-    b"Buffers",
-    b"Cached",
-    b"SReclaimable",
-    b"Shmem",
-    b"SwapTotal",
-    b"SwapFree",
-    b"SwapCached",
-    b"Mlocked",
-    b"CmaTotal",
-    b"CmaFree",
-    b"HugePages_Total",
-    b"HugePages_Free",
-    b"Hugepagesize",
-    b"NvMapMemUsed",
-    b"NvMapMemFree",
+    b"MemTotal:",
+    b"MemFree:",
+    b"MemAvailable:",
+    b"Buffers:",
+    b"Cached:",
+    b"SReclaimable:",
+    b"Shmem:",
+    b"SwapTotal:",
+    b"SwapFree:",
+    b"SwapCached:",
+    b"Mlocked:",
+    b"CmaTotal:",
+    b"CmaFree:",
+    b"HugePages_Total:",
+    b"HugePages_Free:",
+    b"Hugepagesize:",
+    b"NvMapMemUsed:",
+    b"NvMapMemFree:",
 ];
 
 /// The field index of `key`, if it is one jetmem reads.
@@ -305,8 +305,7 @@ impl MeminfoParser {
             if off != 0 && text.get(off - 1) != Some(&b'\n') {
                 return None;
             }
-            let line = text.get(off..)?;
-            let rest = line.strip_prefix(*key)?.strip_prefix(b":")?;
+            let rest = text.get(off..)?.strip_prefix(*key)?;
             *m.slot(i)? = Some(value(rest)?);
         }
         Some(m)
