@@ -27,3 +27,6 @@ pub mod record;
 pub mod text;
 pub mod varint;
 pub mod wire;
+
+#[cfg(feature = "std")]
+pub mod sampler;
