@@ -1,6 +1,5 @@
 //! The sampler this crate drives: `jetmem_core::sampler` (contract D).
-//! TEMPORARY: a stand-in until the core's sampler is merged.
 
-#[path = "backend_stub.rs"]
-mod stub;
-pub(crate) use stub::*;
+pub(crate) use jetmem_core::sampler::{
+    MarkError, SamplerConfig, SamplerError, Target, TraceHandle, Tracer,
+};

@@ -36,7 +36,6 @@ fn sampler_status(e: &SamplerError) -> jetmem_status {
         SamplerError::NoSuchProcess(_) => jetmem_status::NoSuchProcess,
         SamplerError::BadInterval(_) => jetmem_status::InvalidArgument,
         SamplerError::AlreadyStopped => jetmem_status::AlreadyStopped,
-        #[allow(unreachable_patterns)]
         _ => jetmem_status::SamplerError,
     }
 }
@@ -45,7 +44,6 @@ fn mark_status(e: &MarkError) -> jetmem_status {
     match e {
         MarkError::Stopped => jetmem_status::AlreadyStopped,
         MarkError::QueueFull => jetmem_status::QueueFull,
-        #[allow(unreachable_patterns)]
         _ => jetmem_status::SamplerError,
     }
 }

@@ -3,7 +3,7 @@
 
 use jetmem::config::{JETMEM_FLAG_NO_CUDA, JETMEM_FLAG_SYSTEM};
 use jetmem::*;
-use jetmem_core::record::{MarkKind, Record};
+use jetmem_core::record::{Counter, MarkKind, Record};
 use jetmem_core::wire::Item;
 use jetmem_core::wire::stream::TraceReader;
 use std::ffi::{CString, c_char, c_int};

@@ -51,6 +51,9 @@ declare -A peak_resv=([c]=$((400 << 20)) [py]=$((256 << 20)))
 
 check_summary() { # name file
   local name="$1" out="$2"
+  # Both programs run >= 30 ms at a 5 ms interval: the in-process sampler took samples.
+  grep -Eq '^trace .* samples=[1-9][0-9]* clean_end=true$' "$out" \
+    || fail "$name: no samples or no clean end"
   grep -q '^phase "load": begin=1 end=1' "$out" || fail "$name: phase load missing"
   grep -q '^phase "inference": begin=3 end=3' "$out" || fail "$name: phase inference missing"
   grep -q '^phase "frame": begin=0 end=0 instant=3' "$out" || fail "$name: frame marks missing"

@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "ffi", "python"))
@@ -90,6 +91,7 @@ def traced_run(path):
             with jetmem.phase("inference"):  # module level: the current tracer
                 jetmem.mark("frame")
                 t.record_allocator((100 + i) * MiB, 200 * MiB, (150 + i) * MiB, 256 * MiB)
+                time.sleep(0.01)  # 10 ms at a 5 ms interval: the sampler takes samples
         # None = unknown: must not become 0 in the trace.
         t.record_allocator(64 * MiB, None, None, None)
         torch_allocator_with_a_stand_in_torch(t)
