@@ -92,6 +92,7 @@ fn a_traced_run_decodes_with_its_marks_and_allocator_figures() {
             jetmem_mark(t, instant, c"frame".as_ptr()),
             jetmem_status::Ok
         );
+        std::thread::sleep(std::time::Duration::from_millis(30)); // 30 intervals of 1 ms
         assert_eq!(
             jetmem_record_allocator(t, 1 << 20, 4 << 20, 3 << 20, JETMEM_UNKNOWN),
             jetmem_status::Ok
@@ -137,6 +138,25 @@ fn a_traced_run_decodes_with_its_marks_and_allocator_figures() {
     assert!(
         matches!(recs.last(), Some(Record::End(_))),
         "the trace ends cleanly"
+    );
+    // The sampler ran in this process and saw this process's tree.
+    let samples: Vec<_> = recs
+        .iter()
+        .filter_map(|r| match r {
+            Record::Sample(s) => Some(s.counters),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        samples.len() >= 5,
+        "{} samples in 30 ms at 1 ms",
+        samples.len()
+    );
+    let last = samples.last().unwrap();
+    assert!(last.get(Counter::TreeProcesses).unwrap() >= 1);
+    assert!(
+        last.get(Counter::TreeRss).unwrap() > 1 << 20,
+        "this test's RSS"
     );
     // Times never go backwards across the marks.
     let times: Vec<u64> = recs
