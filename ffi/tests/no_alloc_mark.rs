@@ -1,0 +1,91 @@
+//! The marker path allocates nothing: `jetmem_mark` and
+//! `jetmem_record_allocator` are called 2 000 times on a running tracer while
+//! a counting global allocator counts this thread's allocations.
+
+use jetmem::config::JETMEM_FLAG_NO_CUDA;
+use jetmem::*;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::ffi::CString;
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn note() {
+    if COUNTING.with(Cell::get) {
+        ALLOCS.with(|a| a.set(a.get() + 1));
+    }
+}
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn marks_and_allocator_records_do_not_allocate() {
+    let path = std::env::temp_dir().join(format!("jetmem-noalloc-{}.jmt", std::process::id()));
+    let out = CString::new(path.to_str().unwrap()).unwrap();
+    let cfg = jetmem_config {
+        output_path: out.as_ptr(),
+        flags: JETMEM_FLAG_NO_CUDA,
+        ..Default::default()
+    };
+    let mut t = std::ptr::null_mut();
+    // SAFETY: cfg and t are live locals.
+    assert_eq!(
+        unsafe { jetmem_tracer_start(&cfg, &mut t) },
+        jetmem_status::Ok
+    );
+    let mut statuses = [0u32; 16];
+    COUNTING.with(|c| c.set(true));
+    for i in 0..2000u64 {
+        // SAFETY: t is running; the labels are C literals.
+        let (a, b) = unsafe {
+            (
+                jetmem_mark(t, jetmem_mark_kind::Instant as u32, c"frame".as_ptr()),
+                jetmem_record_allocator(t, i, 2 * i, i, 2 * i),
+            )
+        };
+        statuses[a as usize] += 1;
+        statuses[b as usize] += 1;
+        if i % 256 == 255 {
+            COUNTING.with(|c| c.set(false));
+            std::thread::sleep(std::time::Duration::from_millis(12)); // let the writer drain
+            COUNTING.with(|c| c.set(true));
+        }
+    }
+    COUNTING.with(|c| c.set(false));
+    // SAFETY: t is live; nothing else uses it.
+    unsafe {
+        assert_eq!(jetmem_tracer_stop(t), jetmem_status::Ok);
+        jetmem_tracer_free(t);
+    }
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(ALLOCS.with(Cell::get), 0, "allocations on the marker path");
+    assert_eq!(
+        statuses[jetmem_status::Ok as usize],
+        4000,
+        "every call was accepted, so the real path was measured: {statuses:?}"
+    );
+}
