@@ -53,10 +53,8 @@ fn marks_and_allocator_records_do_not_allocate() {
     };
     let mut t = std::ptr::null_mut();
     // SAFETY: cfg and t are live locals.
-    assert_eq!(
-        unsafe { jetmem_tracer_start(&cfg, &mut t) },
-        jetmem_status::Ok
-    );
+    let started = unsafe { jetmem_tracer_start(&cfg, &mut t) };
+    assert_eq!(started, jetmem_status::Ok);
     let mut statuses = [0u32; 16];
     COUNTING.with(|c| c.set(true));
     for i in 0..2000u64 {
