@@ -252,6 +252,17 @@ jetmem_status jetmem_record_allocator_device(const struct jetmem_tracer *tracer,
                                              uint64_t peak_reserved);
 
 /**
+ * Writes into `*out` how many markers and allocator records were dropped
+ * because the queue was full (each such call returned
+ * `JETMEM_STATUS_QUEUE_FULL`). Works before and after stop.
+ *
+ * # Safety
+ * As `jetmem_mark`; `out` is NULL or writable for one `uint64_t`.
+ */
+jetmem_status jetmem_tracer_markers_lost(const struct jetmem_tracer *tracer,
+                                         uint64_t *out);
+
+/**
  * Stops sampling, writes the trace's end record, flushes and closes the file
  * and joins the threads. Later stops, marks and allocator records on this
  * tracer return `JETMEM_STATUS_ALREADY_STOPPED`. The handle stays valid

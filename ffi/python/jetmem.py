@@ -120,6 +120,7 @@ def _declare(lib):
         "jetmem_mark": (status, [p, ctypes.c_uint32, ctypes.c_char_p]),
         "jetmem_record_allocator_device": (status, [p, ctypes.c_uint32, u64, u64, u64, u64]),
         "jetmem_tracer_stop": (status, [p]),
+        "jetmem_tracer_markers_lost": (status, [p, ctypes.POINTER(u64)]),
         "jetmem_tracer_free": (None, [p]),
         "jetmem_status_message": (
             status,
@@ -264,6 +265,13 @@ class Tracer:
             if self in _current:
                 _current.remove(self)
         _check(self._lib.jetmem_tracer_stop(self._handle))
+
+    @property
+    def markers_lost(self):
+        """Markers and allocator records dropped so far because the queue was full."""
+        n = ctypes.c_uint64()
+        _check(self._lib.jetmem_tracer_markers_lost(self._handle, ctypes.byref(n)))
+        return n.value
 
     @property
     def running(self):

@@ -195,6 +195,31 @@ pub unsafe extern "C" fn jetmem_record_allocator_device(
     }
 }
 
+/// Writes into `*out` how many markers and allocator records were dropped
+/// because the queue was full (each such call returned
+/// `JETMEM_STATUS_QUEUE_FULL`). Works before and after stop.
+///
+/// # Safety
+/// As `jetmem_mark`; `out` is NULL or writable for one `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jetmem_tracer_markers_lost(
+    tracer: *const jetmem_tracer,
+    out: *mut u64,
+) -> jetmem_status {
+    ffi_panic_boundary! {
+        // SAFETY: NULL or live per this function's contract.
+        let Some(tracer) = (unsafe { try_ref::<jetmem_tracer>(tracer) }) else {
+            return jetmem_status::NullParameter;
+        };
+        // SAFETY: NULL or writable per this function's contract.
+        if unsafe { try_write(out, tracer.markers_lost()) } {
+            jetmem_status::Ok
+        } else {
+            jetmem_status::NullParameter
+        }
+    }
+}
+
 /// Stops sampling, writes the trace's end record, flushes and closes the file
 /// and joins the threads. Later stops, marks and allocator records on this
 /// tracer return `JETMEM_STATUS_ALREADY_STOPPED`. The handle stays valid

@@ -83,6 +83,11 @@ impl Tracer {
             .map_err(|e| mark_status(&e))
     }
 
+    /// Markers and allocator records dropped so far because the queue was full.
+    pub(crate) fn markers_lost(&self) -> u64 {
+        self.handle.markers_lost()
+    }
+
     /// Writes the trace's end, flushes it and joins the threads. A second call
     /// gives `AlreadyStopped`.
     pub(crate) fn stop(&self) -> Result<(), jetmem_status> {

@@ -279,6 +279,15 @@ fn bad_arguments_give_their_codes_and_leave_outputs_alone() {
             jetmem_tracer_stop(ptr::null()),
             jetmem_status::NullParameter
         );
+        let mut lost = 0u64;
+        assert_eq!(
+            jetmem_tracer_markers_lost(ptr::null(), &mut lost),
+            jetmem_status::NullParameter
+        );
+        assert_eq!(
+            jetmem_tracer_markers_lost(t, ptr::null_mut()),
+            jetmem_status::NullParameter
+        );
         assert_eq!(jetmem_tracer_stop(t), jetmem_status::Ok);
         jetmem_tracer_free(t);
         jetmem_tracer_free(ptr::null_mut());
@@ -380,8 +389,19 @@ fn many_threads_mark_at_once_and_every_accepted_mark_is_recorded() {
     // SAFETY: the threads are joined; t is live and no thread uses it any more.
     unsafe {
         assert_eq!(jetmem_tracer_stop(t), jetmem_status::Ok);
-        jetmem_tracer_free(t);
     }
+    let mut lost = u64::MAX;
+    // SAFETY: t is live (stopped, not freed); lost is a live local.
+    let status = unsafe { jetmem_tracer_markers_lost(t, &mut lost) };
+    assert_eq!(status, jetmem_status::Ok);
+    let total = (THREADS * EACH) as u64;
+    assert_eq!(
+        lost,
+        total - accepted.iter().sum::<usize>() as u64,
+        "every QUEUE_FULL is counted"
+    );
+    // SAFETY: nothing uses t any more.
+    unsafe { jetmem_tracer_free(t) };
     let (_, recs) = records(&path);
     let got = marks(&recs);
     assert_eq!(got.len(), accepted.iter().sum::<usize>());

@@ -16,6 +16,7 @@
 #define MARKS_PER_THREAD 1000
 
 static int failures = 0;
+static jetmem_tracer *shared_tracer;
 
 #define EXPECT(code, call)                                                           \
   do {                                                                               \
@@ -69,12 +70,16 @@ static void traced_run(const char *path) {
   jetmem_tracer_free(t);
 }
 
+static long queue_full[THREADS];
+
 static void *mark_many(void *arg) {
-  jetmem_tracer *t = arg;
+  long n = (long)arg;
   long bad = 0;
   for (int i = 0; i < MARKS_PER_THREAD; i++) {
-    jetmem_status s = jetmem_mark(t, JETMEM_MARK_KIND_INSTANT, "worker");
-    if (s != JETMEM_STATUS_OK && s != JETMEM_STATUS_QUEUE_FULL && s != JETMEM_STATUS_ALREADY_STOPPED)
+    jetmem_status s = jetmem_mark(shared_tracer, JETMEM_MARK_KIND_INSTANT, "worker");
+    if (s == JETMEM_STATUS_QUEUE_FULL)
+      queue_full[n]++;
+    else if (s != JETMEM_STATUS_OK)
       bad++;
   }
   return (void *)bad;
@@ -122,13 +127,24 @@ static void misuse(const char *dir) {
   EXPECT(JETMEM_STATUS_NULL_PARAMETER, jetmem_record_allocator(NULL, 1, 2, 3, 4));
   EXPECT(JETMEM_STATUS_INVALID_ARGUMENT, jetmem_record_allocator_device(t, 256, 1, 2, 3, 4));
 
+  /* Many threads at once: every mark is accepted or dropped as QUEUE_FULL, and
+   * every drop is counted by jetmem_tracer_markers_lost. */
   pthread_t th[THREADS];
-  for (int i = 0; i < THREADS; i++) pthread_create(&th[i], NULL, mark_many, t);
+  shared_tracer = t;
+  for (long i = 0; i < THREADS; i++) pthread_create(&th[i], NULL, mark_many, (void *)i);
+  long full = 0;
   for (int i = 0; i < THREADS; i++) {
     void *bad = NULL;
     pthread_join(th[i], &bad);
     CHECK(bad == NULL);
+    full += queue_full[i];
   }
+  uint64_t lost = 12345;
+  EXPECT(JETMEM_STATUS_NULL_PARAMETER, jetmem_tracer_markers_lost(NULL, &lost));
+  EXPECT(JETMEM_STATUS_NULL_PARAMETER, jetmem_tracer_markers_lost(t, NULL));
+  CHECK(lost == 12345);
+  EXPECT(JETMEM_STATUS_OK, jetmem_tracer_markers_lost(t, &lost));
+  CHECK(lost == (uint64_t)full);
 
   EXPECT(JETMEM_STATUS_NULL_PARAMETER, jetmem_tracer_stop(NULL));
   EXPECT(JETMEM_STATUS_OK, jetmem_tracer_stop(t));

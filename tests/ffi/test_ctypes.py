@@ -125,13 +125,16 @@ def misuse(tmp):
 
     # Many threads at once: every call returns OK or QUEUE_FULL, nothing else.
     errors = []
+    full = []
 
     def worker(n):
         for _ in range(500):
             try:
                 t.mark(f"thread-{n}")
             except jetmem.Error as e:
-                if e.code != jetmem.QUEUE_FULL:
+                if e.code == jetmem.QUEUE_FULL:
+                    full.append(1)
+                else:
                     errors.append(e)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
@@ -140,6 +143,7 @@ def misuse(tmp):
     for th in threads:
         th.join()
     check(not errors, f"concurrent marks give OK or QUEUE_FULL only: {errors[:3]}")
+    check(t.markers_lost == len(full), f"markers_lost {t.markers_lost} == {len(full)} QUEUE_FULL")
 
     t.stop()
     raises(jetmem.ALREADY_STOPPED, t.stop)
