@@ -1,7 +1,7 @@
 //! Unit tests of the frame encoder and payload decoder.
 
 use super::*;
-use crate::record::{Counter, MarkKind};
+use crate::record::{Counter, Counters, Mark, MarkKind};
 
 fn sample(t_ns: u64, free: u64, rss: u64) -> Sample {
     let mut c = Counters::new();
