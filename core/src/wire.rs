@@ -296,6 +296,34 @@ impl<'a> FrameBuilder<'a> {
         Ok(())
     }
 
+    /// Appends a length-prefixed record with any tag ≥ 2 and an opaque body,
+    /// as a newer minor version writes a kind this one does not know. For
+    /// tests and tools; tags 0 and 1 (samples) are refused as out of range.
+    pub fn push_raw(&mut self, tag: u64, body: &[u8]) -> Result<(), EncodeError> {
+        if tag <= u64::from(tag::DELTA_SAMPLE) {
+            return Err(EncodeError::ValueOutOfRange);
+        }
+        let start = self.pos;
+        let r = self
+            .put(tag)
+            .and_then(|()| self.put(body.len() as u64))
+            .and_then(|()| {
+                let end = self.pos + body.len();
+                let slot = self
+                    .buf
+                    .get_mut(self.pos..end)
+                    .ok_or(EncodeError::BufferFull)?;
+                slot.copy_from_slice(body);
+                self.pos = end;
+                Ok(())
+            });
+        match r {
+            Ok(()) => self.records += 1,
+            Err(_) => self.pos = start,
+        }
+        r
+    }
+
     fn push_body<T: Serialize>(&mut self, tag: u8, body: &T) -> Result<(), EncodeError> {
         let start = self.pos;
         let r = self.put_body(tag, body);
