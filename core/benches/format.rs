@@ -92,8 +92,6 @@ fn main() {
         fb.push_header(&Header::default()).expect("header");
         fb.finish().len() + PREAMBLE_LEN
     };
-    let frames = (bytes.len() > 0) as usize;
-    let _ = frames;
     let per = (bytes.len() - header_len) as f64 / cap.len() as f64;
     let present = cap.first().map_or(0, |s| s.counters.iter().count());
     println!(
