@@ -59,8 +59,6 @@ pub mod tag {
     pub const END: u8 = 9;
 }
 
-static CRC32C: crc::Crc<u32, crc::Table<16>> =
-    crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISCSI);
 
 /// Why encoding failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -370,10 +368,7 @@ impl<'a> FrameBuilder<'a> {
         let (head, rest) = buf.split_at_mut(FRAME_HEADER_LEN);
         let payload = rest.get(..self.pos - FRAME_HEADER_LEN).unwrap_or(&[]);
         let len_bytes = payload_len.to_le_bytes();
-        let mut digest = CRC32C.digest();
-        digest.update(&len_bytes);
-        digest.update(payload);
-        let crc = digest.finalize().to_le_bytes();
+        let crc = crc::crc32c(&len_bytes, payload).to_le_bytes();
         for (slot, byte) in head
             .iter_mut()
             .zip(SYNC.iter().chain(len_bytes.iter()).chain(crc.iter()))
@@ -429,11 +424,7 @@ pub fn check_frame(bytes: &[u8]) -> FrameCheck<'_> {
     let Some(payload) = bytes.get(FRAME_HEADER_LEN..total) else {
         return FrameCheck::Incomplete { needed: total };
     };
-    let mut digest = CRC32C.digest();
-    digest.update(len_bytes);
-    digest.update(payload);
-    let crc = le_u32(crc_bytes);
-    if digest.finalize() != crc {
+    if crc::crc32c(len_bytes, payload) != le_u32(crc_bytes) {
         return FrameCheck::Damaged;
     }
     FrameCheck::Frame {
@@ -465,6 +456,7 @@ fn le_u32(b: &[u8]) -> u32 {
     u32::from_le_bytes(a)
 }
 
+mod crc;
 mod decode;
 pub use decode::{Cursor, CursorState, Decoded, DecoderState, Item, PayloadDecoder};
 
