@@ -59,7 +59,6 @@ pub mod tag {
     pub const END: u8 = 9;
 }
 
-
 /// Why encoding failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -457,7 +456,7 @@ fn le_u32(b: &[u8]) -> u32 {
 }
 
 mod crc;
-mod decode;
+pub(crate) mod decode;
 pub use decode::{Cursor, CursorState, Decoded, DecoderState, Item, PayloadDecoder};
 
 #[cfg(feature = "std")]

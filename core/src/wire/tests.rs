@@ -77,3 +77,36 @@ fn flipped_byte_fails_crc_and_sync_is_found_again() {
     two.extend_from_slice(&frame);
     assert_eq!(next_sync(&two), Some(frame.len()));
 }
+
+#[test]
+fn fast_varint_reader_matches_the_plain_one() {
+    for bits in 0..=64u32 {
+        for v in [
+            if bits == 0 { 0 } else { 1u64 << (bits - 1) },
+            u64::MAX >> (64 - bits.max(1)),
+        ] {
+            let mut enc = [0u8; varint::MAX_VARINT_LEN];
+            let mut n = 0;
+            varint::put(&mut enc, &mut n, v).unwrap();
+            for pad in [0usize, 1, 3, 9] {
+                let mut buf = std::vec![0x55u8; 2];
+                buf.extend_from_slice(&enc[..n]);
+                buf.extend(std::iter::repeat_n(0xFFu8, pad));
+                let mut pos = 2;
+                assert_eq!(decode::get(&buf, &mut pos), Ok(v), "{v:#x} pad {pad}");
+                assert_eq!(pos, 2 + n);
+                // Cut short: the end, not a bad varint.
+                let mut pos = 2;
+                assert_eq!(
+                    decode::get(&buf[..1 + n], &mut pos),
+                    Err(DecodeError::UnexpectedEnd)
+                );
+            }
+        }
+    }
+    let mut pos = 0;
+    assert_eq!(
+        decode::get(&[0xFF; 12], &mut pos),
+        Err(DecodeError::BadVarint)
+    );
+}
