@@ -28,6 +28,12 @@ gcc "${cflags[@]}" tests/ffi/test_c.c -o "$work/test_c" \
 mkdir -p "$work/c-scratch"
 "$work/test_c" "$work/c.jmt" "$work/c-scratch"
 
+step "C test linked against the static library"
+gcc "${cflags[@]}" tests/ffi/test_c.c -o "$work/test_c_static" "$target/debug/libjetmem.a" \
+  -lpthread -ldl -lm
+rm -rf "$work/c-scratch" && mkdir -p "$work/c-scratch"
+"$work/test_c_static" "$work/c-static.jmt" "$work/c-scratch"
+
 if [[ "${VALGRIND:-1}" != 0 ]] && command -v valgrind >/dev/null; then
   step "C test under valgrind"
   rm -rf "$work/c-scratch" && mkdir -p "$work/c-scratch"
