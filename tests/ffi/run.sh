@@ -21,6 +21,13 @@ cargo build -q -p jetmem-ffi -p jetmem
 lib="$target/debug/libjetmem.so"
 [[ -f "$lib" ]] || fail "$lib was not built"
 
+step "header compiles as C99 and C++11 (-pedantic -Werror)"
+printf '#include "jetmem.h"\nint main(void) { jetmem_config c; jetmem_config_default(&c);\n  return jetmem_version() == 0; }\n' >"$work/header.c"
+gcc -std=c99 -Wall -Wextra -Werror -pedantic -I ffi/include -c "$work/header.c" -o "$work/h.o"
+if command -v g++ >/dev/null; then
+  g++ -std=c++11 -Wall -Wextra -Werror -pedantic -I ffi/include -x c++ -c "$work/header.c" -o "$work/h.o"
+fi
+
 step "C test (gcc)"
 cflags=(-std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -g -I ffi/include)
 gcc "${cflags[@]}" tests/ffi/test_c.c -o "$work/test_c" \
