@@ -74,6 +74,9 @@ check_summary() { # name file
     || fail "$name: allocator peaks ${peak_alloc[$name]}/${peak_resv[$name]} missing"
 }
 
+# `jetmem report --phases` (host/src/report): the phase table names each phase, and the
+# allocator peak is the largest of allocated/peak_allocated (reserved likewise) over all
+# devices, printed as "302.0 MiB".
 check_report() { # name file: `jetmem report` output must name the phases and show the peaks
   local name="$1" out="$2"
   for phase in load inference; do
@@ -98,7 +101,7 @@ for name in c py; do
   trace="$work/$name.jmt"
   if [[ $has_report == 1 ]]; then
     step "jetmem report $name.jmt"
-    "$jetmem" report "$trace" | tee "$work/$name.report"
+    "$jetmem" report --phases "$trace" | tee "$work/$name.report"
     check_report "$name" "$work/$name.report"
   fi
   # The decoder check runs either way: it pins the exact values.
