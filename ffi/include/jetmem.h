@@ -201,8 +201,9 @@ jetmem_status jetmem_config_default(struct jetmem_config *out);
 /**
  * Creates the trace file and starts sampling in background threads of this
  * process. On success `*out` receives a tracer to stop with
- * `jetmem_tracer_stop` and free with `jetmem_tracer_free`; on failure `*out`
- * is untouched and no file is left behind.
+ * `jetmem_tracer_stop` and free with `jetmem_tracer_free`. On failure `*out`
+ * is untouched, no file is left behind, and an existing file at the path is
+ * left as it was unless the failure came after the header was written.
  *
  * # Safety
  * `config` is NULL or points to a `jetmem_config` whose string fields are NULL

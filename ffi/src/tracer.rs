@@ -4,10 +4,11 @@
 use crate::backend::{MarkError, SamplerError, TraceHandle, Tracer as CoreTracer};
 use crate::config::Checked;
 use crate::handle::Castable;
+use crate::output::LazyFile;
 use crate::status::jetmem_status;
 use jetmem_core::record::MarkKind;
-use std::fs::File;
 use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 
 /// An opaque tracer handle. Created by `jetmem_tracer_start`, destroyed by
 /// `jetmem_tracer_free`.
@@ -49,17 +50,20 @@ fn mark_status(e: &MarkError) -> jetmem_status {
 }
 
 impl Tracer {
-    /// Creates the output file and starts the core's sampler and writer threads.
-    /// On failure the file it created is removed again.
+    /// Starts the core's sampler and writer threads; the output file is
+    /// created when the header is written. If the start fails after that, the
+    /// file is removed again; if it fails before, an existing file is untouched.
     pub(crate) fn start(cfg: Checked) -> Result<Tracer, jetmem_status> {
-        let file = File::create(&cfg.output).map_err(|_| jetmem_status::IoError)?;
+        let (file, created) = LazyFile::new(cfg.output.clone());
         match CoreTracer::start(cfg.sampler, file) {
             Ok(core) => Ok(Tracer {
                 handle: core.handle(),
                 core: Mutex::new(Some(core)),
             }),
             Err(e) => {
-                let _ = std::fs::remove_file(&cfg.output);
+                if created.load(Ordering::Acquire) {
+                    let _ = std::fs::remove_file(&cfg.output);
+                }
                 Err(sampler_status(&e))
             }
         }

@@ -249,6 +249,19 @@ fn bad_arguments_give_their_codes_and_leave_outputs_alone() {
             jetmem_status::NoSuchProcess
         );
         assert!(!path.exists(), "a failed start leaves no file behind");
+        std::fs::write(&path, b"precious").unwrap();
+        let mut c = good;
+        c.pid = u32::MAX - 1;
+        assert_eq!(
+            jetmem_tracer_start(&c, &mut t),
+            jetmem_status::NoSuchProcess
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"precious",
+            "a start that fails before writing leaves an existing file alone"
+        );
+        std::fs::remove_file(&path).unwrap();
         assert_eq!(t, sentinel, "*out is written only on success");
 
         let mut c = good;
