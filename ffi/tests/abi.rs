@@ -425,3 +425,50 @@ fn many_threads_mark_at_once_and_every_accepted_mark_is_recorded() {
         assert_eq!(n, *ok, "every OK mark of {label} is in the trace, no other");
     }
 }
+
+#[test]
+fn stop_racing_marks_gives_status_codes_and_a_clean_trace() {
+    let dir = scratch("race");
+    let path = dir.join("r.jmt");
+    let out = cpath(&path);
+    let t = start(&config(&out, None));
+    struct Shared(*const jetmem_tracer);
+    // SAFETY: the tracer is Sync by contract; it outlives the scoped threads.
+    unsafe impl Sync for Shared {}
+    let shared = Shared(t);
+    let accepted: usize = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let shared = &shared;
+                s.spawn(move || {
+                    let mut ok = 0usize;
+                    loop {
+                        // SAFETY: the tracer is live until freed after the threads end.
+                        let status = unsafe {
+                            jetmem_mark(shared.0, jetmem_mark_kind::Instant as u32, c"r".as_ptr())
+                        };
+                        match status {
+                            jetmem_status::Ok => ok += 1,
+                            jetmem_status::QueueFull => std::thread::yield_now(),
+                            jetmem_status::AlreadyStopped => return ok,
+                            other => panic!("unexpected {other:?}"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        // SAFETY: stop may race marks on other threads (the threading contract).
+        assert_eq!(unsafe { jetmem_tracer_stop(shared.0) }, jetmem_status::Ok);
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    });
+    // SAFETY: every thread has ended; nothing uses t any more.
+    unsafe { jetmem_tracer_free(t) };
+    let (_, recs) = records(&path);
+    assert!(matches!(recs.last(), Some(Record::End(_))), "clean end");
+    let got = marks(&recs).len();
+    assert!(
+        got > 0 && got <= accepted,
+        "{got} marks in the trace, {accepted} accepted"
+    );
+}

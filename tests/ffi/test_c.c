@@ -6,6 +6,7 @@
 #include "jetmem.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -83,6 +84,37 @@ static void *mark_many(void *arg) {
       bad++;
   }
   return (void *)bad;
+}
+
+/* Marks until the tracer is stopped under it; anything but OK, QUEUE_FULL or
+ * ALREADY_STOPPED counts as bad. */
+static void *mark_until_stopped(void *arg) {
+  jetmem_tracer *t = arg;
+  long bad = 0;
+  for (;;) {
+    jetmem_status s = jetmem_mark(t, JETMEM_MARK_KIND_INSTANT, "race");
+    if (s == JETMEM_STATUS_ALREADY_STOPPED) break;
+    if (s != JETMEM_STATUS_OK && s != JETMEM_STATUS_QUEUE_FULL) bad++;
+    if (s == JETMEM_STATUS_QUEUE_FULL) sched_yield();
+  }
+  return (void *)bad;
+}
+
+static void stop_races_marks(const char *dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/race.jmt", dir);
+  jetmem_tracer *t = start(path, NULL);
+  if (t == NULL) return;
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, mark_until_stopped, t);
+  usleep(20000);
+  EXPECT(JETMEM_STATUS_OK, jetmem_tracer_stop(t));
+  for (int i = 0; i < 4; i++) {
+    void *bad = NULL;
+    pthread_join(th[i], &bad);
+    CHECK(bad == NULL);
+  }
+  jetmem_tracer_free(t);
 }
 
 static void misuse(const char *dir) {
@@ -188,6 +220,7 @@ int main(int argc, char **argv) {
   messages();
   traced_run(argv[1]);
   misuse(argv[2]);
+  stop_races_marks(argv[2]);
   if (failures) {
     fprintf(stderr, "test_c: %d check(s) failed\n", failures);
     return 1;

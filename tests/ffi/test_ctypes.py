@@ -156,11 +156,30 @@ def misuse(tmp):
         pass
 
 
+def intervals():
+    import datetime
+
+    ns = jetmem._interval_ns
+    check(ns("5ms") == 5_000_000, "5ms")
+    check(ns("250us") == 250_000, "250us")
+    check(ns("1.5s") == 1_500_000_000, "1.5s")
+    check(ns(0.01) == 10_000_000, "a number is seconds")
+    check(ns(datetime.timedelta(milliseconds=20)) == 20_000_000, "timedelta")
+    check(ns(None) == 0, "None is the library default")
+    for bad in ("5 parsecs", "ms", "-1ms"):
+        try:
+            ns(bad)
+            check(False, f"bad interval {bad!r} raises ValueError")
+        except ValueError:
+            pass
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     out = sys.argv[1]
     check(jetmem.version().count(".") == 2, f"version looks like x.y.z: {jetmem.version()}")
+    intervals()
     traced_run(out)
     check(os.path.getsize(out) > 12, "the trace has more than its preamble")
     with tempfile.TemporaryDirectory() as tmp:
