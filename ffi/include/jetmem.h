@@ -74,12 +74,13 @@ enum jetmem_status
   JETMEM_STATUS_INVALID_UTF8 = 2,
   /**
    * An argument was out of range (unknown mark kind, flag or status code,
-   * interval out of bounds).
+   * device above 255, interval out of bounds, empty output path).
    */
   JETMEM_STATUS_INVALID_ARGUMENT = 3,
   /**
    * The tracer was already stopped: a second stop, or a mark or allocator
-   * record after stop.
+   * record after stop (or after the tracer stopped by itself on a write
+   * error or because the traced process tree exited).
    */
   JETMEM_STATUS_ALREADY_STOPPED = 4,
   /**

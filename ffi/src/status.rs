@@ -18,10 +18,11 @@ pub enum jetmem_status {
     /// A string argument (label) was not valid UTF-8.
     InvalidUtf8 = 2,
     /// An argument was out of range (unknown mark kind, flag or status code,
-    /// interval out of bounds).
+    /// device above 255, interval out of bounds, empty output path).
     InvalidArgument = 3,
     /// The tracer was already stopped: a second stop, or a mark or allocator
-    /// record after stop.
+    /// record after stop (or after the tracer stopped by itself on a write
+    /// error or because the traced process tree exited).
     AlreadyStopped = 4,
     /// The record queue between the caller and the writer thread was full;
     /// this record was dropped (the trace stays valid).
