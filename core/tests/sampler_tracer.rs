@@ -209,3 +209,77 @@ fn fixture_root_system_trace_reads_the_fixture() {
     assert_eq!(s.counters.get(Counter::MemTotal), Some(4_059_240 * 1024));
     assert_eq!(s.counters.get(Counter::GpuUsed), Some(244_748 * 1024));
 }
+
+/// A writer that stalls on its first write, like a disk that hangs for a while.
+struct StallingDisk {
+    writes: u32,
+    stalled: bool,
+    stall: Duration,
+    written: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl std::io::Write for StallingDisk {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // The preamble and header go through before the threads start; stall the first frame after them.
+        self.writes += 1;
+        let mut w = self.written.lock().unwrap();
+        if !self.stalled && self.writes > 2 {
+            self.stalled = true;
+            drop(w);
+            std::thread::sleep(self.stall);
+            w = self.written.lock().unwrap();
+        }
+        w.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn ring_overflow_is_counted_and_recorded_never_silent() {
+    let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let cfg = SamplerConfig {
+        interval: Duration::from_micros(200),
+        probe_cuda: false,
+        ..SamplerConfig::default()
+    };
+    let out = StallingDisk {
+        writes: 0,
+        stalled: false,
+        // The ring holds 1023 records; at 5 kHz it overflows after ~0.2 s.
+        stall: Duration::from_millis(1500),
+        written: written.clone(),
+    };
+    let tracer = Tracer::start(cfg, out).unwrap();
+    std::thread::sleep(Duration::from_millis(2200));
+    let report = tracer.stop(None).unwrap();
+    assert!(
+        report.end.dropped > 0,
+        "the stalled writer made the ring overflow: {:?}",
+        report.end
+    );
+    let bytes = written.lock().unwrap().clone();
+    let mut r = TraceReader::new(&bytes[..]).unwrap();
+    let (mut samples, mut dropped_records, mut end_dropped) = (0u64, 0u64, None);
+    for item in r.by_ref() {
+        match item.unwrap() {
+            Item::Record(Record::Sample(_)) => samples += 1,
+            Item::Record(Record::Dropped(d)) => dropped_records += d.samples,
+            Item::Record(Record::End(e)) => end_dropped = Some(e.dropped),
+            _ => {}
+        }
+    }
+    assert_eq!(end_dropped, Some(report.end.dropped));
+    assert_eq!(
+        dropped_records, report.end.dropped,
+        "every lost sample is in a Dropped record"
+    );
+    assert_eq!(
+        samples + report.end.dropped,
+        report.end.samples,
+        "taken = written + dropped"
+    );
+    assert_eq!(report.peaks.samples, report.end.samples);
+}

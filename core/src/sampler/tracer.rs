@@ -4,7 +4,7 @@ use super::collect::Collector;
 use super::lateness::Lateness;
 use super::source::read_small;
 use super::{SamplerConfig, SamplerError, Target};
-use crate::accounting::{PressureTracker, figures};
+use crate::accounting::{Peaks, PressureTracker, figures};
 use crate::record::{
     Allocator, Dropped, End, Header, Mark, MarkKind, ProcessEvent, ProcessMemory, Record, Sample,
 };
@@ -187,9 +187,12 @@ pub struct StopReport {
     pub markers_lost: u64,
     /// Frames written.
     pub frames: u64,
+    /// Running peaks (and minimums) of every figure and counter, kept as samples arrived.
+    pub peaks: Peaks,
 }
 
 struct SamplerOutcome {
+    peaks: Peaks,
     samples: u64,
     dropped: u64,
     cpu_ns: u64,
@@ -363,6 +366,7 @@ fn sample_loop(
     collector.bind_thread();
     let platform = collector.platform().clone();
     let mut out = SamplerOutcome {
+        peaks: Peaks::new(),
         samples: 0,
         dropped: 0,
         cpu_ns: 0,
@@ -444,6 +448,7 @@ fn sample_loop(
         }
         collector.fast(t, &mut sample);
         let f = figures(&platform, &sample.counters);
+        out.peaks.update(&f, &sample.counters);
         if let Some(ev) = pressure.update(t, &f) {
             push(&mut ring, Record::Event(ev), &mut pending_dropped, &mut out);
         }
@@ -631,5 +636,6 @@ fn supervise<W: Write>(
         write_error: writer.error,
         markers_lost: shared.events_lost.load(Ordering::Relaxed),
         frames: writer.frames,
+        peaks: outcome.peaks,
     })
 }
