@@ -20,6 +20,9 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(feature = "std"), forbid(unsafe_code))]
 
+pub mod accounting;
+pub mod parse;
+pub mod platform;
 pub mod record;
 pub mod text;
 pub mod varint;
