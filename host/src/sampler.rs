@@ -21,23 +21,7 @@ pub enum Target {
     Tree { pid: u32 },
 }
 
-/// Pressure settings (contract C's `accounting::PressureConfig`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PressureConfig {
-    pub threshold_permille: u16,
-    pub hysteresis_permille: u16,
-    pub budget_bytes: Option<u64>,
-}
-
-impl Default for PressureConfig {
-    fn default() -> Self {
-        PressureConfig {
-            threshold_permille: 200,
-            hysteresis_permille: 20,
-            budget_bytes: None,
-        }
-    }
-}
+pub use jetmem_core::accounting::PressureConfig;
 
 /// Settings of a recording.
 #[derive(Debug, Clone)]

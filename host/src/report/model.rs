@@ -14,7 +14,7 @@ use jetmem_core::wire::stream::DecodeStats;
 use serde::Serialize;
 
 use crate::error::CliError;
-use crate::figures::{Figures, USED_DEFINITION, figures};
+use crate::figures::{Figures, PressureConfig, USED_DEFINITION, figures};
 use crate::report::advice;
 use crate::trace;
 use crate::units::secs;
@@ -384,9 +384,15 @@ impl Analyzer {
         let p = &self.peaks;
         let arch = pl.architecture;
         let total_bytes = pl.mem_total_bytes.or(p.at_used_peak.and_then(|f| f.total));
-        let (budget, budget_source) = match h.budget_bytes {
-            Some(b) => (Some(b), "trace"),
-            None => (total_bytes.map(|t| t / 5 * 4), "default-80-percent"),
+        let pressure = PressureConfig {
+            budget_bytes: h.budget_bytes,
+            ..PressureConfig::default()
+        };
+        let budget = total_bytes.map(|t| pressure.budget_for(t));
+        let budget_source = if h.budget_bytes.is_some() {
+            "trace"
+        } else {
+            "default-80-percent"
         };
         let min_headroom = budget.zip(p.used.value).map(|(b, u)| b as i64 - u as i64);
         let at_peak = p.at_used_peak;
