@@ -87,6 +87,7 @@ pub fn render(series: &[Series]) -> Result<String, String> {
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
+            .light_line_style(TRANSPARENT)
             .x_desc("time (s)")
             .y_desc("memory (GiB)")
             .draw()
@@ -121,6 +122,13 @@ fn draw_one(chart: &mut Chart<'_, '_>, s: &Series, y_max: f64) -> Result<(), Str
             .draw_series(std::iter::once(Rectangle::new(
                 [(ph.start_s, 0.0), (ph.end_s, y_max)],
                 shade.filled(),
+            )))
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                ph.label.clone(),
+                (ph.start_s, y_max * 0.98),
+                ("sans-serif", 13).into_font().color(&BLACK.mix(0.7)),
             )))
             .map_err(|e| e.to_string())?;
     }
@@ -185,7 +193,8 @@ fn draw_one(chart: &mut Chart<'_, '_>, s: &Series, y_max: f64) -> Result<(), Str
             ))
             .map_err(|e| e.to_string())?
             .label(format!(
-                "pressure threshold ({} % available)",
+                "{}pressure threshold ({} % available)",
+                if unified { "" } else { "RAM " },
                 s.threshold_permille / 10
             ))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], MAGENTA));

@@ -85,7 +85,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
         ..SamplerConfig::default()
     };
 
-    let (code, _) = match mode {
+    let code = match mode {
         Mode::Command(argv) => {
             let (program, rest) = argv
                 .split_first()
@@ -112,7 +112,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
             let status = wait_child(&mut child)?;
             let code = status_code(status);
             finish(tracer, Some(code), &output)?;
-            (code, ())
+            code
         }
         Mode::Pid(pid) => {
             cfg.target = Target::Tree { pid };
@@ -122,14 +122,14 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
                 handle.is_running() && kill(Pid::from_raw(pid as i32), None).is_ok()
             });
             finish(tracer, None, &output)?;
-            (0, ())
+            0
         }
         Mode::System => {
             cfg.target = Target::System;
             let tracer = start(cfg, file, &output)?;
             wait_until(Some(a.duration.unwrap_or(DEFAULT_SYSTEM_DURATION)), || true);
             finish(tracer, None, &output)?;
-            (0, ())
+            0
         }
     };
     eprintln!("jetmem: trace written to {}", output.display());
