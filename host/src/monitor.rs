@@ -151,3 +151,53 @@ fn summary(
     );
     write_stdout(text.as_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jetmem_core::parse::meminfo::parse_meminfo;
+    use jetmem_core::record::{Counter, Counters, GpuSource, Platform};
+
+    fn nano() -> (Platform, Counters) {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/nano-4gb-jp4.6-meminfo/proc/meminfo"
+        );
+        let m = parse_meminfo(&std::fs::read(path).unwrap()).unwrap();
+        let mut c = Counters::new();
+        m.apply(&mut c);
+        c.set(Counter::GpuUsed, m.nvmap_mem_used);
+        let p = Platform {
+            architecture: Architecture::Unified,
+            gpu_source: GpuSource::MeminfoNvmap,
+            ..Platform::default()
+        };
+        (p, c)
+    }
+
+    #[test]
+    fn nano_row_shows_gpu_as_subset_and_flags_pressure() {
+        let (p, c) = nano();
+        let f = figures(&p, &c);
+        // MemAvailable 592696 kB of 4059240 kB is 14.6 %: under the 20 % threshold.
+        assert!(under_pressure(&f));
+        let r = row(1.5, &f);
+        assert!(r.contains("3.31 GiB"), "used = 4059240 - 592696 kB: {r}");
+        assert!(r.contains("578.8 MiB"), "available: {r}");
+        assert!(r.contains("239.0 MiB"), "NvMapMemUsed 244748 kB: {r}");
+        assert!(r.ends_with("PRESSURE"));
+        assert!(header(Architecture::Unified).0.contains("GPU (subset)"));
+        assert!(header(Architecture::Discrete).0.contains("VRAM used"));
+        let line = log_line(1.5, &f);
+        assert_eq!(
+            line,
+            format!(
+                "1.500,{},{},{},,{},1",
+                (4_059_240u64 - 592_696) * 1024,
+                592_696u64 * 1024,
+                244_748u64 * 1024,
+                (2_029_616u64 - 1_848_840) * 1024
+            )
+        );
+    }
+}
