@@ -23,7 +23,11 @@
 pub mod accounting;
 pub mod parse;
 pub mod platform;
+pub mod accounting;
 pub mod record;
 pub mod text;
 pub mod varint;
 pub mod wire;
+
+#[cfg(feature = "std")]
+pub mod sampler;
