@@ -48,10 +48,14 @@ fn cgroup_file() -> Option<PathBuf> {
         let mut p = line.splitn(3, ':');
         let (_, ctl, path) = (p.next()?, p.next()?, p.next()?);
         if ctl.split(',').any(|c| c == "memory") {
-            return Some(PathBuf::from(format!("/sys/fs/cgroup/memory{path}/memory.usage_in_bytes")));
+            return Some(PathBuf::from(format!(
+                "/sys/fs/cgroup/memory{path}/memory.usage_in_bytes"
+            )));
         }
         if ctl.is_empty() {
-            return Some(PathBuf::from(format!("/sys/fs/cgroup{path}/memory.current")));
+            return Some(PathBuf::from(format!(
+                "/sys/fs/cgroup{path}/memory.current"
+            )));
         }
     }
     None
@@ -66,8 +70,14 @@ fn per_call(n: u32, mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    let reps: usize = std::env::var("JETMEM_BENCH_REPS").ok().and_then(|s| s.parse().ok()).unwrap_or(21);
-    let sustain_s: u64 = std::env::var("JETMEM_BENCH_SUSTAIN_S").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let reps: usize = std::env::var("JETMEM_BENCH_REPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(21);
+    let sustain_s: u64 = std::env::var("JETMEM_BENCH_SUSTAIN_S")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
     let dir = std::env::temp_dir().join(format!("jetmem-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let lib_path = build_floor(&dir);
@@ -96,13 +106,36 @@ fn main() {
         .as_ref()
         .map(|p| std::ffi::CString::new(p.to_str().unwrap()).unwrap());
     let cg_ptr = cg_c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
-    let python = Command::new("python3").args(["-c", "import psutil"]).status().is_ok_and(|s| s.success());
-    let psutil_script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/psutil_sample.py");
+    let python = Command::new("python3")
+        .args(["-c", "import psutil"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let psutil_script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/psutil_sample.py");
 
     let n = 2000u32;
     let mut s = Sample::default();
-    let (mut f_sys, mut j_sys, mut f_tree, mut j_tree, mut r_sys, mut r_tree, mut per_proc, mut ps, mut r_ps) =
-        (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (
+        mut f_sys,
+        mut j_sys,
+        mut f_tree,
+        mut j_tree,
+        mut r_sys,
+        mut r_tree,
+        mut per_proc,
+        mut ps,
+        mut r_ps,
+    ) = (
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+    );
     for _ in 0..reps {
         // SAFETY: valid C string or null; the floor handles both.
         let fs = unsafe { system_ns(i64::from(n), cg_ptr) };
@@ -132,24 +165,54 @@ fn main() {
     }
     let _ = tree.kill();
     let _ = tree.wait();
-    let _ = Command::new("pkill").args(["-P", &tree.id().to_string()]).status();
+    let _ = Command::new("pkill")
+        .args(["-P", &tree.id().to_string()])
+        .status();
     println!("# sampler vs peers: {reps} repetitions x {n} samples, medians (ns per sample)");
-    println!("cgroup file: {}", cg.as_ref().map_or("none".into(), |p| p.display().to_string()));
+    println!(
+        "cgroup file: {}",
+        cg.as_ref()
+            .map_or("none".into(), |p| p.display().to_string())
+    );
     println!("| what | median ns | ratio (same repetition) |");
     println!("|---|---|---|");
-    println!("| C floor: meminfo + cgroup | {:.0} | 1 |", median(&mut f_sys));
-    println!("| jetmem system sample (meminfo + cgroup) | {:.0} | {:.3} x floor |", median(&mut j_sys), median(&mut r_sys));
-    println!("| C floor: meminfo + statm x6 | {:.0} | 1 |", median(&mut f_tree));
-    println!("| jetmem tree sample (meminfo + cgroup + statm x6) | {:.0} | {:.3} x floor |", median(&mut j_tree), median(&mut r_tree));
-    println!("| jetmem cost per traced process | {:.0} | |", median(&mut per_proc));
+    println!(
+        "| C floor: meminfo + cgroup | {:.0} | 1 |",
+        median(&mut f_sys)
+    );
+    println!(
+        "| jetmem system sample (meminfo + cgroup) | {:.0} | {:.3} x floor |",
+        median(&mut j_sys),
+        median(&mut r_sys)
+    );
+    println!(
+        "| C floor: meminfo + statm x6 | {:.0} | 1 |",
+        median(&mut f_tree)
+    );
+    println!(
+        "| jetmem tree sample (meminfo + cgroup + statm x6) | {:.0} | {:.3} x floor |",
+        median(&mut j_tree),
+        median(&mut r_tree)
+    );
+    println!(
+        "| jetmem cost per traced process | {:.0} | |",
+        median(&mut per_proc)
+    );
     if ps.is_empty() {
         println!("| psutil seed sample | not run (python3 with psutil not found) | |");
     } else {
-        println!("| psutil seed sample (6 pids) | {:.0} | {:.0} x jetmem tree sample |", median(&mut ps), median(&mut r_ps));
+        println!(
+            "| psutil seed sample (6 pids) | {:.0} | {:.0} x jetmem tree sample |",
+            median(&mut ps),
+            median(&mut r_ps)
+        );
     }
 
     if sustain_s > 0 {
-        let mut child = Command::new("sleep").arg((sustain_s + 5).to_string()).spawn().unwrap();
+        let mut child = Command::new("sleep")
+            .arg((sustain_s + 5).to_string())
+            .spawn()
+            .unwrap();
         let path = dir.join("sustain.jmt");
         let cfg = SamplerConfig {
             interval: Duration::from_millis(1),

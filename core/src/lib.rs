@@ -23,7 +23,6 @@
 pub mod accounting;
 pub mod parse;
 pub mod platform;
-pub mod accounting;
 pub mod record;
 pub mod text;
 pub mod varint;

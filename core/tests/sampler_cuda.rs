@@ -33,15 +33,25 @@ fn fake_dir() -> PathBuf {
 fn probe(env: &[(&str, &str)]) -> String {
     let dir = fake_dir();
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--ignored", "--exact", "probe_in_child", "--nocapture", "--test-threads=1"])
-        .env("LD_LIBRARY_PATH", &dir)
-        .env("JETMEM_CUDA_CHILD", "1");
+    cmd.args([
+        "--ignored",
+        "--exact",
+        "probe_in_child",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("LD_LIBRARY_PATH", &dir)
+    .env("JETMEM_CUDA_CHILD", "1");
     for (k, v) in env {
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "child failed: {text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "child failed: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     text.split("PROBE ")
         .nth(1)
         .and_then(|rest| rest.lines().next())
@@ -77,18 +87,30 @@ fn discrete_device_reports_vram() {
         ("FAKECUDA_FREE", &free.to_string()),
         ("FAKECUDA_TOTAL", &total.to_string()),
     ]);
-    assert!(line.contains(&format!("arch={}", Architecture::Discrete.as_str())), "{line}");
+    assert!(
+        line.contains(&format!("arch={}", Architecture::Discrete.as_str())),
+        "{line}"
+    );
     assert!(line.contains("name=NVIDIA_H100_80GB_HBM3"), "{line}");
     assert!(line.contains("integrated=Some(false)"), "{line}");
-    assert!(line.contains(&format!("source={:?}", GpuSource::Cuda)), "{line}");
+    assert!(
+        line.contains(&format!("source={:?}", GpuSource::Cuda)),
+        "{line}"
+    );
     assert!(line.contains(&format!("free=Some({free})")), "{line}");
     assert!(line.contains(&format!("total=Some({total})")), "{line}");
-    assert!(line.contains(&format!("gpu_used=Some({})", total - free)), "{line}");
+    assert!(
+        line.contains(&format!("gpu_used=Some({})", total - free)),
+        "{line}"
+    );
 }
 
 #[test]
 fn integrated_device_is_unified() {
-    let line = probe(&[("FAKECUDA_NAME", "Orin (nvgpu)"), ("FAKECUDA_INTEGRATED", "1")]);
+    let line = probe(&[
+        ("FAKECUDA_NAME", "Orin (nvgpu)"),
+        ("FAKECUDA_INTEGRATED", "1"),
+    ]);
     assert!(line.contains("arch=unified"), "{line}");
     assert!(line.contains("integrated=Some(true)"), "{line}");
 }

@@ -45,8 +45,12 @@ fn ten_thousand_samples_allocate_nothing() {
         .spawn()
         .expect("spawn sh");
     std::thread::sleep(std::time::Duration::from_millis(200));
-    let mut c = Collector::open(std::path::Path::new("/"), Target::Tree { pid: child.id() }, false)
-        .expect("collector");
+    let mut c = Collector::open(
+        std::path::Path::new("/"),
+        Target::Tree { pid: child.id() },
+        false,
+    )
+    .expect("collector");
     let mut s = Sample::default();
     // Warm-up: buffers reach their steady size, the tree is discovered.
     for i in 0..50 {
@@ -67,7 +71,10 @@ fn ten_thousand_samples_allocate_nothing() {
     let _ = child.wait();
     assert_eq!(changes, 0, "the tree did not change during the measurement");
     assert!(
-        s.counters.get(jetmem_core::record::Counter::TreeRss).unwrap_or(0) > 0,
+        s.counters
+            .get(jetmem_core::record::Counter::TreeRss)
+            .unwrap_or(0)
+            > 0,
         "the samples really read the tree"
     );
     assert_eq!(allocs, 0, "heap allocations in 10 000 steady-state samples");

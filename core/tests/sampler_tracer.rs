@@ -39,18 +39,29 @@ fn traces_a_child_with_marks_and_allocator_figures() {
     h.mark(MarkKind::Begin, "warmup").unwrap();
     std::thread::sleep(Duration::from_millis(150));
     h.mark(MarkKind::End, "warmup").unwrap();
-    h.record_allocator(0, Some(1 << 20), Some(2 << 20), Some(3 << 20), Some(4 << 20))
-        .unwrap();
+    h.record_allocator(
+        0,
+        Some(1 << 20),
+        Some(2 << 20),
+        Some(3 << 20),
+        Some(4 << 20),
+    )
+    .unwrap();
     std::thread::sleep(Duration::from_millis(350));
     let report = tracer.stop(Some(0)).unwrap();
     let _ = child.kill();
     let _ = child.wait();
     assert!(report.write_error.is_none());
-    assert!(h.mark(MarkKind::Instant, "late").is_err_and(|e| e == MarkError::Stopped));
+    assert!(
+        h.mark(MarkKind::Instant, "late")
+            .is_err_and(|e| e == MarkError::Stopped)
+    );
 
     let (items, stats) = decode(&path);
     assert_eq!(stats.skipped_bytes, 0);
-    let Item::Header(header) = &items[0] else { panic!("first item is the header") };
+    let Item::Header(header) = &items[0] else {
+        panic!("first item is the header")
+    };
     assert_eq!(header.interval_ns, 5_000_000);
     assert_eq!(header.pid, Some(child.id()));
     assert_eq!(header.label.as_str(), "unit");
@@ -62,7 +73,11 @@ fn traces_a_child_with_marks_and_allocator_figures() {
         })
         .collect();
     assert_eq!(samples.len() as u64, report.end.samples);
-    assert!(samples.len() >= 60, "≈100 samples in 0.5 s at 5 ms, got {}", samples.len());
+    assert!(
+        samples.len() >= 60,
+        "≈100 samples in 0.5 s at 5 ms, got {}",
+        samples.len()
+    );
     assert!(samples.windows(2).all(|w| w[0].t_ns < w[1].t_ns));
     let s = samples.last().unwrap();
     assert!(s.counters.get(Counter::MemTotal).unwrap() > 0);
@@ -78,13 +93,24 @@ fn traces_a_child_with_marks_and_allocator_figures() {
         .collect();
     assert_eq!(
         marks,
-        vec![(MarkKind::Begin, "warmup".into()), (MarkKind::End, "warmup".into())]
+        vec![
+            (MarkKind::Begin, "warmup".into()),
+            (MarkKind::End, "warmup".into())
+        ]
     );
-    assert!(items.iter().any(|i| matches!(i, Item::Record(Record::Allocator(a)) if a.reserved == Some(2 << 20))));
-    let Some(Item::Record(Record::End(end))) = items.last() else { panic!("ends with End") };
+    assert!(
+        items.iter().any(
+            |i| matches!(i, Item::Record(Record::Allocator(a)) if a.reserved == Some(2 << 20))
+        )
+    );
+    let Some(Item::Record(Record::End(end))) = items.last() else {
+        panic!("ends with End")
+    };
     assert_eq!(end.exit_code, Some(0));
     assert_eq!(end.dropped, 0);
-    assert!(end.lateness_max_ns >= end.lateness_p99_ns && end.lateness_p99_ns >= end.lateness_p50_ns);
+    assert!(
+        end.lateness_max_ns >= end.lateness_p99_ns && end.lateness_p99_ns >= end.lateness_p50_ns
+    );
     assert!(end.sampler_cpu_ns > 0);
 }
 
@@ -142,14 +168,18 @@ fn full_disk_stops_writing_and_keeps_what_was_written_decodable() {
     assert!(!h.is_running());
     let bytes = written.lock().unwrap().clone();
     let mut r = TraceReader::new(&bytes[..]).unwrap();
-    let n = r.by_ref().filter(|i| matches!(i, Ok(Item::Record(Record::Sample(_))))).count();
+    let n = r
+        .by_ref()
+        .filter(|i| matches!(i, Ok(Item::Record(Record::Sample(_)))))
+        .count();
     assert!(n > 0, "samples before the disk filled decode");
     assert_eq!(r.stats().skipped_bytes, 0, "only whole frames were written");
 }
 
 #[test]
 fn fixture_root_system_trace_reads_the_fixture() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/nano-4gb-jp4.6-meminfo");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/nano-4gb-jp4.6-meminfo");
     if !root.exists() {
         panic!("fixture missing: {}", root.display());
     }

@@ -118,8 +118,8 @@ fn header_json(h: &Header) -> Value {
 /// Every record as JSON: `{"format_version", "header", "samples", "marks", "allocator", "events"}`.
 pub fn json_export(path: &Path) -> Result<String, CliError> {
     let mut header = Value::Null;
-    let (mut samples, mut marks, mut allocs, mut events) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut samples, mut marks, mut allocs, mut events, mut procs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let decoded = trace::read(path, |h, item| {
         if header.is_null() {
             header = header_json(h);
@@ -148,6 +148,10 @@ pub fn json_export(path: &Path) -> Result<String, CliError> {
                 "t_s": secs(e.t_ns), "kind": format!("{:?}", e.kind),
                 "value_bytes": e.value, "threshold_bytes": e.threshold,
             })),
+            Record::Process(p) => procs.push(json!({
+                "t_s": secs(p.t_ns), "pid": p.pid, "ppid": p.ppid,
+                "change": format!("{:?}", p.change).to_lowercase(), "name": p.name.as_str(),
+            })),
             _ => {}
         }
     })?;
@@ -159,6 +163,7 @@ pub fn json_export(path: &Path) -> Result<String, CliError> {
         "marks": marks,
         "allocator": allocs,
         "events": events,
+        "processes": procs,
     });
     Ok(serde_json::to_string(&v).unwrap_or_default() + "\n")
 }

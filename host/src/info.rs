@@ -149,6 +149,7 @@ pub fn model(s: &Snapshot) -> Info {
                     SourceState::Missing => ("missing", None),
                     SourceState::NeedsRoot => ("needs-root", None),
                     SourceState::Unreadable(why) => ("unreadable", Some(why.clone())),
+                    other => ("unreadable", Some(other.describe())),
                 };
                 InfoSource {
                     name: src.name,

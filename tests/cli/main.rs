@@ -1,6 +1,9 @@
 //! Integration tests of the `jetmem` binary: one test binary, modules by command.
 
 mod export;
+mod info;
+mod monitor;
+mod record;
 mod report;
 mod traces;
 mod usage;

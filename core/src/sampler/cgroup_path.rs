@@ -38,7 +38,9 @@ pub fn memory_cgroup(root: &Path, proc_cgroup: &[u8]) -> Option<CgroupFiles> {
         let mut parts = line.splitn(3, ':');
         let (_id, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
         if controllers.split(',').any(|c| c == "memory") {
-            let base = root.join("sys/fs/cgroup/memory").join(path.trim_start_matches('/'));
+            let base = root
+                .join("sys/fs/cgroup/memory")
+                .join(path.trim_start_matches('/'));
             return Some(CgroupFiles {
                 current: base.join("memory.usage_in_bytes"),
                 peak: base.join("memory.max_usage_in_bytes"),
@@ -51,7 +53,9 @@ pub fn memory_cgroup(root: &Path, proc_cgroup: &[u8]) -> Option<CgroupFiles> {
         }
     }
     let path = v2?;
-    let base = root.join("sys/fs/cgroup").join(path.trim_start_matches('/'));
+    let base = root
+        .join("sys/fs/cgroup")
+        .join(path.trim_start_matches('/'));
     Some(CgroupFiles {
         current: base.join("memory.current"),
         peak: base.join("memory.peak"),
@@ -89,13 +93,20 @@ mod tests {
     fn v2_line() {
         let f = memory_cgroup(Path::new("/"), b"0::/user.slice/a.scope\n").unwrap();
         assert_eq!(f.version, 2);
-        assert_eq!(f.current, Path::new("/sys/fs/cgroup/user.slice/a.scope/memory.current"));
-        assert_eq!(f.max, Path::new("/sys/fs/cgroup/user.slice/a.scope/memory.max"));
+        assert_eq!(
+            f.current,
+            Path::new("/sys/fs/cgroup/user.slice/a.scope/memory.current")
+        );
+        assert_eq!(
+            f.max,
+            Path::new("/sys/fs/cgroup/user.slice/a.scope/memory.max")
+        );
     }
 
     #[test]
     fn v1_memory_hierarchy_wins() {
-        let text = b"12:pids:/x\n11:memory:/user.slice\n4:cpu,cpuacct:/user.slice\n0::/user.slice\n";
+        let text =
+            b"12:pids:/x\n11:memory:/user.slice\n4:cpu,cpuacct:/user.slice\n0::/user.slice\n";
         let f = memory_cgroup(Path::new("/host"), text).unwrap();
         assert_eq!(f.version, 1);
         assert_eq!(

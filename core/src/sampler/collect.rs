@@ -84,7 +84,10 @@ fn kernel_release(root: &Path) -> Option<Vec<u8>> {
         return Some(r);
     }
     let v = read_small(root, "/proc/version")?;
-    let word = v.split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty()).nth(2)?;
+    let word = v
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+        .nth(2)?;
     Some(word.to_vec())
 }
 
@@ -126,7 +129,13 @@ impl Collector {
             ),
             None => (None, None, None),
         };
-        let psi = open_optional(root, "psi-memory", "/proc/pressure/memory", 256, &mut sources);
+        let psi = open_optional(
+            root,
+            "psi-memory",
+            "/proc/pressure/memory",
+            256,
+            &mut sources,
+        );
         let nvmap_total = open_optional(root, "nvmap-total", NVMAP_TOTAL, 64, &mut sources);
         let nvmap_clients = open_optional(root, "nvmap-clients", NVMAP_CLIENTS, 8192, &mut sources);
         let gpu_load = GPU_LOAD_PATHS.iter().find_map(|rel| {
@@ -300,7 +309,10 @@ impl Collector {
                 }
             }
         }
-        c.set(Counter::CgroupCurrent, read_cgroup(self.cgroup_current.as_mut()));
+        c.set(
+            Counter::CgroupCurrent,
+            read_cgroup(self.cgroup_current.as_mut()),
+        );
         if let Some(tree) = self.tree.as_mut() {
             let (rss, n) = tree.sample_rss(self.page_size);
             if n > 0 {
@@ -359,7 +371,11 @@ impl Collector {
             }
         }
         self.sticky.zram_used = zram_total;
-        if let Some(p) = self.psi.as_mut().and_then(|s| s.read().ok().and_then(|t| parse_psi(t).ok())) {
+        if let Some(p) = self
+            .psi
+            .as_mut()
+            .and_then(|s| s.read().ok().and_then(|t| parse_psi(t).ok()))
+        {
             self.sticky.psi_some = Some(u64::from(p.some_avg10_centi));
             self.sticky.psi_full = p.full_avg10_centi.map(u64::from);
         }
@@ -379,7 +395,11 @@ impl Collector {
     }
 }
 
-fn open_path(name: &'static str, path: &Path, sources: &mut Vec<SourceStatus>) -> Option<FileSource> {
+fn open_path(
+    name: &'static str,
+    path: &Path,
+    sources: &mut Vec<SourceStatus>,
+) -> Option<FileSource> {
     match FileSource::open(path, 64).and_then(|mut s| s.read().map(|_| ()).map(|()| s)) {
         Ok(s) => {
             sources.push(SourceStatus {

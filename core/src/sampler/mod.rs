@@ -9,9 +9,9 @@
 //! any thread go through a lock-free MPMC queue ([`TraceHandle`]).
 
 mod cgroup_path;
-mod dir;
 mod collect;
 mod cuda;
+mod dir;
 mod lateness;
 mod source;
 mod tracer;

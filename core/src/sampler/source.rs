@@ -183,7 +183,16 @@ mod tests {
     #[test]
     fn classifies_missing() {
         let mut st = Vec::new();
-        assert!(open_optional(Path::new("/nonexistent-root"), "x", "/proc/meminfo", 64, &mut st).is_none());
+        assert!(
+            open_optional(
+                Path::new("/nonexistent-root"),
+                "x",
+                "/proc/meminfo",
+                64,
+                &mut st
+            )
+            .is_none()
+        );
         assert_eq!(st[0].state, SourceState::Missing);
         assert_eq!(st[0].path, Path::new("/nonexistent-root/proc/meminfo"));
     }

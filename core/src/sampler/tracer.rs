@@ -79,10 +79,8 @@ fn sleep_until(deadline_ns: u64, stop: &AtomicBool) {
             return;
         }
         let wake = deadline_ns.min(now + 50_000_000);
-        let ts = nix::sys::time::TimeSpec::new(
-            (wake / 1_000_000_000) as _,
-            (wake % 1_000_000_000) as _,
-        );
+        let ts =
+            nix::sys::time::TimeSpec::new((wake / 1_000_000_000) as _, (wake % 1_000_000_000) as _);
         let _ = clock_nanosleep(
             ClockId::CLOCK_MONOTONIC,
             ClockNanosleepFlags::TIMER_ABSTIME,
@@ -261,7 +259,8 @@ impl Tracer {
         let mut pre = [0u8; PREAMBLE_LEN];
         write_preamble(&mut pre);
         let mut buf = vec![0u8; 16 * 1024];
-        let mut fb = FrameBuilder::new(&mut buf, 0).map_err(|e| SamplerError::Thread(e.to_string()))?;
+        let mut fb =
+            FrameBuilder::new(&mut buf, 0).map_err(|e| SamplerError::Thread(e.to_string()))?;
         fb.push_header(&header)
             .map_err(|e| SamplerError::Thread(format!("header: {e}")))?;
         out.write_all(&pre)
@@ -334,7 +333,9 @@ impl Tracer {
             return Err(SamplerError::AlreadyStopped);
         };
         if let Some(code) = exit_code {
-            self.shared.exit_code.store(i64::from(code), Ordering::Release);
+            self.shared
+                .exit_code
+                .store(i64::from(code), Ordering::Release);
         }
         self.shared.stop.store(true, Ordering::Release);
         sup.join()
@@ -374,9 +375,9 @@ fn sample_loop(
     let mut next_proc_mem = start;
     let mut sample = Sample::default();
     let push = |ring: &mut spsc::Producer<'_, Record>,
-                    rec: Record,
-                    pending: &mut u64,
-                    out: &mut SamplerOutcome| {
+                rec: Record,
+                pending: &mut u64,
+                out: &mut SamplerOutcome| {
         let t = rec.t_ns();
         if *pending > 0
             && ring
@@ -415,7 +416,12 @@ fn sample_loop(
                 });
             });
             for ev in changes {
-                push(&mut ring, Record::Process(ev), &mut pending_dropped, &mut out);
+                push(
+                    &mut ring,
+                    Record::Process(ev),
+                    &mut pending_dropped,
+                    &mut out,
+                );
             }
             if now >= next_proc_mem {
                 for p in collector.processes() {
@@ -441,7 +447,12 @@ fn sample_loop(
         if let Some(ev) = pressure.update(t, &f) {
             push(&mut ring, Record::Event(ev), &mut pending_dropped, &mut out);
         }
-        push(&mut ring, Record::Sample(sample), &mut pending_dropped, &mut out);
+        push(
+            &mut ring,
+            Record::Sample(sample),
+            &mut pending_dropped,
+            &mut out,
+        );
         out.samples += 1;
         // Skip ticks already missed instead of bursting to catch up.
         let after = mono_ns().saturating_sub(start);
@@ -548,7 +559,14 @@ fn supervise<W: Write>(
         let sampler = std::thread::Builder::new()
             .name("jetmem-sampler".into())
             .spawn_scoped(scope, || {
-                let o = sample_loop(collector, producer, &shared, interval_ns, pressure, tree_target);
+                let o = sample_loop(
+                    collector,
+                    producer,
+                    &shared,
+                    interval_ns,
+                    pressure,
+                    tree_target,
+                );
                 shared.sampler_done.store(true, Ordering::Release);
                 o
             });

@@ -180,7 +180,9 @@ impl ProcessTree {
             if !p.alive {
                 continue;
             }
-            let Some(src) = p.statm.as_mut() else { continue };
+            let Some(src) = p.statm.as_mut() else {
+                continue;
+            };
             match src.read() {
                 Ok(text) if !text.is_empty() => match parse_statm(text, page_size) {
                     Ok(s) => {
@@ -203,7 +205,9 @@ impl ProcessTree {
             if !p.alive {
                 continue;
             }
-            let Some(src) = p.status.as_mut() else { continue };
+            let Some(src) = p.status.as_mut() else {
+                continue;
+            };
             let Ok(text) = src.read() else {
                 p.alive = false;
                 continue;
@@ -249,7 +253,10 @@ impl ProcessTree {
         }
         let mut any_file = false;
         for tid in tids {
-            self.set_path(pid, &[Part::Name("task"), Part::Id(tid), Part::Name("children")]);
+            self.set_path(
+                pid,
+                &[Part::Name("task"), Part::Id(tid), Part::Name("children")],
+            );
             if let Some(n) = self.read_path(buf) {
                 any_file = true;
                 for child in children(buf.get(..n).unwrap_or(&[])) {
@@ -272,7 +279,9 @@ impl ProcessTree {
         let mut pids: Vec<(u32, u32)> = Vec::new();
         for pid in all {
             self.set_path(pid, &[Part::Name("stat")]);
-            let Some(n) = self.read_path(buf) else { continue };
+            let Some(n) = self.read_path(buf) else {
+                continue;
+            };
             if let Some(ppid) = stat_ppid(buf.get(..n).unwrap_or(&[])) {
                 pids.push((pid, ppid));
             }
@@ -439,6 +448,9 @@ mod tests {
         tree.sample_rss(page);
         let mut left = Vec::new();
         tree.refresh(|c| left.push((c.pid, c.change)));
-        assert!(left.iter().any(|&(p, c)| p == pid && c == ProcessChange::Left));
+        assert!(
+            left.iter()
+                .any(|&(p, c)| p == pid && c == ProcessChange::Left)
+        );
     }
 }

@@ -20,7 +20,19 @@ pub fn summary(r: &Report, style: Style) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "{}", style.bold(&format!("jetmem report: {}", r.label)));
     if !r.command.is_empty() {
-        let _ = writeln!(o, "Command: {}", r.command);
+        // One line, whatever the arguments hold (`python3 -c` scripts have newlines).
+        let one_line: String = r
+            .command
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+        let _ = writeln!(o, "Command: {one_line}");
     }
     match r.architecture {
         "unified" => unified(&mut o, r),
