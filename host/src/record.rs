@@ -119,7 +119,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
             let tracer = start(cfg, file, &output)?;
             let handle = tracer.handle();
             wait_until(a.duration, || {
-                handle.is_running() && kill(Pid::from_raw(pid as i32), None).is_ok()
+                handle.is_running() && !handle.target_exited() && process_alive(pid)
             });
             finish(tracer, None, &output)?;
             0
@@ -180,6 +180,18 @@ fn wait_child(child: &mut Child) -> Result<ExitStatus, CliError> {
                 });
             }
         }
+    }
+}
+
+/// Whether `pid` exists and is not a zombie (an exited process its parent has not reaped).
+fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name, which may itself hold spaces.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => kill(Pid::from_raw(pid as i32), None).is_ok(),
     }
 }
 

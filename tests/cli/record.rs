@@ -194,3 +194,58 @@ fn whole_system_for_a_duration_and_no_overwrite() {
     );
     let _ = ok_stdout;
 }
+
+#[test]
+fn pid_mode_ends_with_the_process_and_default_name_comes_from_command_and_time() {
+    let dir = scratch("record-pid");
+    let mut target = Command::new("sleep").arg("0.8").spawn().unwrap();
+    let target_pid = target.id();
+    let trace = dir.join("pid.jetmem");
+    let started = Instant::now();
+    let out = jetmem([
+        "record".as_ref(),
+        "--pid".as_ref(),
+        target_pid.to_string().as_ref(),
+        "--no-report".as_ref(),
+        "--no-cuda".as_ref(),
+        "-o".as_ref(),
+        trace.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "did not stop with the process"
+    );
+    // Until here the exited `sleep` was an unreaped zombie: jetmem must not wait for it.
+    target.wait().unwrap();
+    let j = report_json(&trace);
+    assert_eq!(j["process"]["pid"].as_u64(), Some(u64::from(target_pid)));
+    assert!(j["samples"].as_u64().unwrap() > 10);
+    assert_eq!(j["exit_code"], Value::Null, "jetmem did not start it");
+
+    // No -o: `<program>-<UTC time>.jetmem` in the current directory.
+    let status = Command::new(env!("CARGO_BIN_EXE_jetmem"))
+        .current_dir(&dir)
+        .args(["record", "--no-report", "--no-cuda", "--", "/bin/true"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("true-"))
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let stamp = names[0]
+        .trim_start_matches("true-")
+        .trim_end_matches(".jetmem");
+    assert_eq!(stamp.len(), "20261126-193911".len(), "{stamp}");
+    assert!(
+        stamp.chars().all(|c| c.is_ascii_digit() || c == '-'),
+        "{stamp}"
+    );
+}
