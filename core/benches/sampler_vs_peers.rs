@@ -16,6 +16,7 @@
 
 use jetmem_core::record::Sample;
 use jetmem_core::sampler::{Collector, SamplerConfig, Target, Tracer};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -90,6 +91,7 @@ fn main() {
 
     // bash root -> {sleep, sleep, bash -> {sleep, sleep}}: 6 processes, as in perf-anchors.
     let mut tree = Command::new("bash")
+        .process_group(0)
         .arg("-c")
         .arg("sleep 1000 & sleep 1000 & bash -c \"sleep 1000 & sleep 1000 & wait\" & wait")
         .spawn()

@@ -15,13 +15,9 @@
 //! Every frame starts its samples with a key sample, so a frame decodes on its
 //! own: damage costs exactly the frames it touches.
 
-use crate::record::{
-    Allocator, COUNTER_COUNT, Counters, Dropped, End, Event, Header, Mark, ProcessEvent,
-    ProcessMemory, Record, Sample,
-};
+use crate::record::{Header, Record, Sample};
 use crate::varint;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 /// The first 8 bytes of every trace file.
 pub const MAGIC: [u8; 8] = *b"\x89JETMEM\n";
@@ -62,9 +58,6 @@ pub mod tag {
     /// Clean end.
     pub const END: u8 = 9;
 }
-
-static CRC32C: crc::Crc<u32, crc::Table<16>> =
-    crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISCSI);
 
 /// Why encoding failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,6 +293,34 @@ impl<'a> FrameBuilder<'a> {
         Ok(())
     }
 
+    /// Appends a length-prefixed record with any tag ≥ 2 and an opaque body,
+    /// as a newer minor version writes a kind this one does not know. For
+    /// tests and tools; tags 0 and 1 (samples) are refused as out of range.
+    pub fn push_raw(&mut self, tag: u64, body: &[u8]) -> Result<(), EncodeError> {
+        if tag <= u64::from(tag::DELTA_SAMPLE) {
+            return Err(EncodeError::ValueOutOfRange);
+        }
+        let start = self.pos;
+        let r = self
+            .put(tag)
+            .and_then(|()| self.put(body.len() as u64))
+            .and_then(|()| {
+                let end = self.pos + body.len();
+                let slot = self
+                    .buf
+                    .get_mut(self.pos..end)
+                    .ok_or(EncodeError::BufferFull)?;
+                slot.copy_from_slice(body);
+                self.pos = end;
+                Ok(())
+            });
+        match r {
+            Ok(()) => self.records += 1,
+            Err(_) => self.pos = start,
+        }
+        r
+    }
+
     fn push_body<T: Serialize>(&mut self, tag: u8, body: &T) -> Result<(), EncodeError> {
         let start = self.pos;
         let r = self.put_body(tag, body);
@@ -346,10 +367,7 @@ impl<'a> FrameBuilder<'a> {
         let (head, rest) = buf.split_at_mut(FRAME_HEADER_LEN);
         let payload = rest.get(..self.pos - FRAME_HEADER_LEN).unwrap_or(&[]);
         let len_bytes = payload_len.to_le_bytes();
-        let mut digest = CRC32C.digest();
-        digest.update(&len_bytes);
-        digest.update(payload);
-        let crc = digest.finalize().to_le_bytes();
+        let crc = crc::crc32c(&len_bytes, payload).to_le_bytes();
         for (slot, byte) in head
             .iter_mut()
             .zip(SYNC.iter().chain(len_bytes.iter()).chain(crc.iter()))
@@ -405,11 +423,7 @@ pub fn check_frame(bytes: &[u8]) -> FrameCheck<'_> {
     let Some(payload) = bytes.get(FRAME_HEADER_LEN..total) else {
         return FrameCheck::Incomplete { needed: total };
     };
-    let mut digest = CRC32C.digest();
-    digest.update(len_bytes);
-    digest.update(payload);
-    let crc = le_u32(crc_bytes);
-    if digest.finalize() != crc {
+    if crc::crc32c(len_bytes, payload) != le_u32(crc_bytes) {
         return FrameCheck::Damaged;
     }
     FrameCheck::Frame {
@@ -433,214 +447,6 @@ pub fn next_sync(bytes: &[u8]) -> Option<usize> {
     None
 }
 
-/// One decoded item of a frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(clippy::large_enum_variant)]
-pub enum Item {
-    /// The trace header.
-    Header(Header),
-    /// A record.
-    Record(Record),
-    /// A length-prefixed record of a kind this version does not know (a newer minor's).
-    Unknown {
-        /// Its tag.
-        tag: u64,
-        /// Its body's length.
-        len: usize,
-    },
-}
-
-/// Decodes the records of one frame's payload.
-#[derive(Debug)]
-pub struct PayloadDecoder<'a> {
-    buf: &'a [u8],
-    pos: usize,
-    seq: u32,
-    prev: Option<Sample>,
-    prev_dt: u64,
-    failed: bool,
-}
-
-/// Where a [`PayloadDecoder`] stopped, to resume it later over the same payload.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DecoderState {
-    pos: usize,
-    seq: u32,
-    prev: Option<Sample>,
-    prev_dt: u64,
-    failed: bool,
-}
-
-impl<'a> PayloadDecoder<'a> {
-    /// Starts decoding `payload` (as returned by [`check_frame`]).
-    pub fn new(payload: &'a [u8]) -> Result<Self, DecodeError> {
-        let mut pos = 0;
-        let seq = get(payload, &mut pos)?;
-        Ok(PayloadDecoder {
-            buf: payload,
-            pos,
-            seq: seq as u32,
-            prev: None,
-            prev_dt: 0,
-            failed: false,
-        })
-    }
-
-    /// Saves the position, to [`PayloadDecoder::resume`] later.
-    pub fn state(&self) -> DecoderState {
-        DecoderState {
-            pos: self.pos,
-            seq: self.seq,
-            prev: self.prev,
-            prev_dt: self.prev_dt,
-            failed: self.failed,
-        }
-    }
-
-    /// Continues decoding `payload` (the same bytes) from a saved state.
-    pub fn resume(payload: &'a [u8], state: DecoderState) -> Self {
-        PayloadDecoder {
-            buf: payload,
-            pos: state.pos,
-            seq: state.seq,
-            prev: state.prev,
-            prev_dt: state.prev_dt,
-            failed: state.failed,
-        }
-    }
-
-    /// The frame's sequence number.
-    pub fn seq(&self) -> u32 {
-        self.seq
-    }
-
-    /// Bytes of the payload not yet decoded.
-    pub fn remaining(&self) -> usize {
-        self.buf.len().saturating_sub(self.pos)
-    }
-
-    fn key(&mut self) -> Result<Sample, DecodeError> {
-        let t_ns = get(self.buf, &mut self.pos)?;
-        let mask = get(self.buf, &mut self.pos)?;
-        let mut counters = Counters::new();
-        let mut bits = mask;
-        while bits != 0 {
-            let i = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            let w = get(self.buf, &mut self.pos)?;
-            if i < COUNTER_COUNT {
-                counters.set_raw(i, varint::unscaled_delta(w) as u64);
-            }
-        }
-        Ok(Sample { t_ns, counters })
-    }
-
-    fn delta(&mut self) -> Result<Sample, DecodeError> {
-        let prev = self.prev.ok_or(DecodeError::DeltaWithoutKey)?;
-        let ddt = varint::unzigzag(get(self.buf, &mut self.pos)?);
-        let dt = self.prev_dt.wrapping_add(ddt as u64);
-        let changed = get(self.buf, &mut self.pos)?;
-        let mut s = Sample {
-            t_ns: prev.t_ns.wrapping_add(dt),
-            counters: prev.counters,
-        };
-        let mut bits = changed;
-        while bits != 0 {
-            let i = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            let w = get(self.buf, &mut self.pos)?;
-            if i < COUNTER_COUNT {
-                let v = s
-                    .counters
-                    .raw(i)
-                    .wrapping_add(varint::unscaled_delta(w) as u64);
-                s.counters.set_raw(i, v);
-            }
-        }
-        Ok(s)
-    }
-
-    fn sample(&mut self, s: Sample) -> Item {
-        self.prev_dt = match self.prev {
-            Some(p) => s.t_ns.wrapping_sub(p.t_ns),
-            None => 0,
-        };
-        self.prev = Some(s);
-        Item::Record(Record::Sample(s))
-    }
-
-    fn body<T: DeserializeOwned>(&mut self) -> Result<T, DecodeError> {
-        let len = get(self.buf, &mut self.pos)? as usize;
-        let end = self
-            .pos
-            .checked_add(len)
-            .ok_or(DecodeError::UnexpectedEnd)?;
-        let bytes = self
-            .buf
-            .get(self.pos..end)
-            .ok_or(DecodeError::UnexpectedEnd)?;
-        self.pos = end;
-        postcard::from_bytes(bytes).map_err(|_| DecodeError::BadBody)
-    }
-
-    fn next_item(&mut self) -> Result<Item, DecodeError> {
-        let t = get(self.buf, &mut self.pos)?;
-        Ok(match t {
-            t if t == u64::from(tag::KEY_SAMPLE) => {
-                let s = self.key()?;
-                self.sample(s)
-            }
-            t if t == u64::from(tag::DELTA_SAMPLE) => {
-                let s = self.delta()?;
-                self.sample(s)
-            }
-            t if t == u64::from(tag::HEADER) => Item::Header(self.body::<Header>()?),
-            t if t == u64::from(tag::MARK) => Item::Record(Record::Mark(self.body::<Mark>()?)),
-            t if t == u64::from(tag::PROCESS) => {
-                Item::Record(Record::Process(self.body::<ProcessEvent>()?))
-            }
-            t if t == u64::from(tag::PROCESS_MEMORY) => {
-                Item::Record(Record::ProcessMemory(self.body::<ProcessMemory>()?))
-            }
-            t if t == u64::from(tag::ALLOCATOR) => {
-                Item::Record(Record::Allocator(self.body::<Allocator>()?))
-            }
-            t if t == u64::from(tag::EVENT) => Item::Record(Record::Event(self.body::<Event>()?)),
-            t if t == u64::from(tag::DROPPED) => {
-                Item::Record(Record::Dropped(self.body::<Dropped>()?))
-            }
-            t if t == u64::from(tag::END) => Item::Record(Record::End(self.body::<End>()?)),
-            other => {
-                let len = get(self.buf, &mut self.pos)? as usize;
-                let end = self
-                    .pos
-                    .checked_add(len)
-                    .ok_or(DecodeError::UnexpectedEnd)?;
-                if end > self.buf.len() {
-                    return Err(DecodeError::UnexpectedEnd);
-                }
-                self.pos = end;
-                Item::Unknown { tag: other, len }
-            }
-        })
-    }
-}
-
-impl Iterator for PayloadDecoder<'_> {
-    type Item = Result<Item, DecodeError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.pos >= self.buf.len() {
-            return None;
-        }
-        let r = self.next_item();
-        if r.is_err() {
-            self.failed = true;
-        }
-        Some(r)
-    }
-}
-
 fn le_u32(b: &[u8]) -> u32 {
     let mut a = [0u8; 4];
     for (d, s) in a.iter_mut().zip(b) {
@@ -649,17 +455,9 @@ fn le_u32(b: &[u8]) -> u32 {
     u32::from_le_bytes(a)
 }
 
-#[inline]
-fn get(buf: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
-    if *pos >= buf.len() {
-        return Err(DecodeError::UnexpectedEnd);
-    }
-    varint::get(buf, pos).ok_or(if *pos >= buf.len() {
-        DecodeError::UnexpectedEnd
-    } else {
-        DecodeError::BadVarint
-    })
-}
+mod crc;
+pub(crate) mod decode;
+pub use decode::{Cursor, CursorState, Decoded, DecoderState, Item, PayloadDecoder};
 
 #[cfg(feature = "std")]
 pub mod stream;

@@ -8,6 +8,8 @@
 pub mod cgroup;
 pub mod children;
 pub mod devicetree;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod gpu_load;
 pub mod kernel;
 pub mod meminfo;
@@ -58,13 +60,24 @@ impl core::error::Error for ParseError {}
 pub(crate) fn leading_u64(bytes: &[u8]) -> Option<(u64, usize)> {
     let mut value: u64 = 0;
     let mut used = 0;
-    for &b in bytes {
+    // 19 decimal digits always fit in a u64: no overflow checks on the hot part.
+    for &b in bytes.iter().take(19) {
         let d = b.wrapping_sub(b'0');
         if d > 9 {
             break;
         }
-        value = value.checked_mul(10)?.checked_add(u64::from(d))?;
+        value = value.wrapping_mul(10).wrapping_add(u64::from(d));
         used += 1;
+    }
+    if used == 19 {
+        for &b in bytes.get(19..).unwrap_or_default() {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            value = value.checked_mul(10)?.checked_add(u64::from(d))?;
+            used += 1;
+        }
     }
     if used == 0 { None } else { Some((value, used)) }
 }

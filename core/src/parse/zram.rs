@@ -5,7 +5,7 @@
 //! ```
 //!
 //! orig_data_size compr_data_size mem_used_total mem_limit mem_used_max
-//! same_pages pages_compacted huge_pages [huge_pages_since], sizes in bytes.
+//! same_pages pages_compacted huge_pages (and huge_pages_since on 6.x), sizes in bytes.
 //! Older kernels print fewer columns. zram lives in the same DRAM it swaps from.
 
 use super::{ParseError, tokens, whole_u64};

@@ -20,7 +20,7 @@ use crate::parse::nvmap::{nvmap_clients_total, parse_nvmap_total};
 use crate::parse::pressure::parse_psi;
 use crate::parse::zram::parse_zram_mm_stat;
 use crate::platform::{CudaDevice, PlatformInputs, detect};
-use crate::record::{Counter, Counters, GpuSource, Platform, Sample};
+use crate::record::{Architecture, Counter, Counters, GpuSource, Platform, Sample};
 use crate::text::truncated;
 use std::path::{Path, PathBuf};
 
@@ -225,7 +225,8 @@ impl Collector {
         let (source, reason) = select_gpu_source(avail);
         platform.gpu_source = source;
         platform.gpu_reason = truncated(reason.unwrap_or(""));
-        if platform.gpu_reason.is_empty() && source == GpuSource::None {
+        // Off Jetson, the nvmap reasons do not apply: say why CUDA gave nothing.
+        if source == GpuSource::None && platform.architecture != Architecture::Unified {
             if let Some(r) = &cuda_reason {
                 platform.gpu_reason = truncated(r);
             }

@@ -7,10 +7,10 @@
 //! is counted too.
 
 use super::{
-    DecoderState, FORMAT_MAJOR, FORMAT_MINOR, FRAME_HEADER_LEN, FrameCheck, Item, MAX_PAYLOAD_LEN,
-    PREAMBLE_LEN, PayloadDecoder, Preamble, check_frame, next_sync, read_preamble,
+    Cursor, CursorState, Decoded, FORMAT_MAJOR, FORMAT_MINOR, FRAME_HEADER_LEN, FrameCheck, Item,
+    MAX_PAYLOAD_LEN, PREAMBLE_LEN, Preamble, SYNC, check_frame, next_sync, read_preamble,
 };
-use crate::record::Record;
+use crate::record::{Record, Sample};
 use std::io::{self, Read};
 
 const CHUNK: usize = 64 * 1024;
@@ -70,7 +70,8 @@ pub struct DecodeStats {
     pub records: u64,
     /// Bytes skipped because they were not part of an intact frame (tail included).
     pub skipped_bytes: u64,
-    /// Frames lost: gaps in the frame sequence numbers, plus a truncated tail frame.
+    /// Frames lost: gaps in the frame sequence numbers, plus frames that start
+    /// (with a sync) after the last intact frame but are damaged or cut off.
     pub skipped_frames: u64,
     /// Bytes of an incomplete frame at the end of the input.
     pub truncated_tail_bytes: u64,
@@ -91,8 +92,13 @@ pub struct TraceReader<R> {
     version: (u16, u16),
     stats: DecodeStats,
     last_seq: Option<u32>,
+    /// Damaged regions that began with a full sync since the last intact frame:
+    /// lost frames that no later sequence number will account for at the end.
+    damaged_since_frame: u64,
     /// The frame being decoded: payload offset and length in `buf`, and where decoding stands.
-    frame: Option<(usize, usize, DecoderState)>,
+    frame: Option<(usize, usize, CursorState)>,
+    /// The current frame's latest sample: the base of its next delta sample.
+    sample: Sample,
 }
 
 impl<R: Read> TraceReader<R> {
@@ -127,7 +133,9 @@ impl<R: Read> TraceReader<R> {
             version,
             stats: DecodeStats::default(),
             last_seq: None,
+            damaged_since_frame: 0,
             frame: None,
+            sample: Sample::default(),
         })
     }
 
@@ -177,6 +185,20 @@ impl<R: Read> TraceReader<R> {
         self.stats.skipped_bytes += n as u64;
     }
 
+    /// Skips a damaged region; one that starts with a full sync was a frame.
+    fn skip_damaged(&mut self, n: usize) {
+        if self.buf.get(self.start..self.start + SYNC.len()) == Some(&SYNC[..]) {
+            self.damaged_since_frame += 1;
+        }
+        self.skip(n);
+    }
+
+    /// At the end of the input: frames that began after the last intact one are lost.
+    fn finish(&mut self) {
+        self.stats.skipped_frames += self.damaged_since_frame;
+        self.damaged_since_frame = 0;
+    }
+
     /// Finds the next intact frame and makes it current. `Ok(false)` at the end of input.
     fn next_frame(&mut self) -> io::Result<bool> {
         self.frame = None;
@@ -184,6 +206,7 @@ impl<R: Read> TraceReader<R> {
             self.fill(FRAME_HEADER_LEN)?;
             let avail = self.end - self.start;
             if avail == 0 {
+                self.finish();
                 return Ok(false);
             }
             let window = self.buf.get(self.start..self.end).unwrap_or(&[]);
@@ -203,18 +226,18 @@ impl<R: Read> TraceReader<R> {
                     }
                     if let Some(off) = next_sync(window) {
                         // A damaged length that points past the end: resynchronise.
-                        self.skip(off);
+                        self.skip_damaged(off);
                         continue;
                     }
                     // A frame cut off by the end of the input.
                     self.stats.truncated_tail_bytes += avail as u64;
-                    self.stats.skipped_frames += 1;
-                    self.skip(avail);
+                    self.skip_damaged(avail);
+                    self.finish();
                     return Ok(false);
                 }
                 FrameCheck::Damaged => match next_sync(window) {
-                    Some(off) => self.skip(off),
-                    None => self.skip(avail),
+                    Some(off) => self.skip_damaged(off),
+                    None => self.skip_damaged(avail),
                 },
             }
         }
@@ -223,48 +246,46 @@ impl<R: Read> TraceReader<R> {
     /// Starts decoding the payload at `buf[at..at + len]`; false if it does not even have a sequence number.
     fn begin_frame(&mut self, at: usize, len: usize) -> bool {
         let payload = self.buf.get(at..at + len).unwrap_or(&[]);
-        let dec = match PayloadDecoder::new(payload) {
-            Ok(d) => d,
+        let (cursor, seq) = match Cursor::new(payload) {
+            Ok(c) => c,
             Err(_) => {
                 self.stats.malformed_frames += 1;
                 return false;
             }
         };
-        let seq = dec.seq();
         let expected = self.last_seq.map_or(0, |s| s.wrapping_add(1));
         if seq > expected {
             self.stats.skipped_frames += u64::from(seq - expected);
         }
+        self.damaged_since_frame = 0;
         self.last_seq = Some(seq);
         self.stats.frames += 1;
-        self.frame = Some((at, len, dec.state()));
+        self.frame = Some((at, len, cursor.state()));
         true
     }
 
     /// The next header or record; `None` at the end of the input.
     pub fn next_item(&mut self) -> io::Result<Option<Item>> {
         loop {
-            if let Some((at, len, state)) = self.frame {
+            if let Some((at, len, state)) = self.frame.take() {
                 let payload = self.buf.get(at..at + len).unwrap_or(&[]);
-                let mut dec = PayloadDecoder::resume(payload, state);
-                let next = dec.next();
-                let state = dec.state();
-                match next {
-                    Some(Ok(Item::Unknown { .. })) => {
+                let mut cursor = Cursor::resume(payload, state);
+                match cursor.next_record(&mut self.sample) {
+                    Ok(Some(Decoded::Item(Item::Unknown { .. }))) => {
                         self.stats.unknown_records += 1;
-                        self.frame = Some((at, len, state));
+                        self.frame = Some((at, len, cursor.state()));
                         continue;
                     }
-                    Some(Ok(item)) => {
+                    Ok(Some(decoded)) => {
                         self.stats.records += 1;
-                        self.frame = Some((at, len, state));
-                        return Ok(Some(item));
+                        self.frame = Some((at, len, cursor.state()));
+                        return Ok(Some(match decoded {
+                            Decoded::Sample => Item::Record(Record::Sample(self.sample)),
+                            Decoded::Item(item) => item,
+                        }));
                     }
-                    Some(Err(_)) => {
-                        self.stats.malformed_frames += 1;
-                        self.frame = None;
-                    }
-                    None => self.frame = None,
+                    Err(_) => self.stats.malformed_frames += 1,
+                    Ok(None) => {}
                 }
             }
             if !self.next_frame()? {
@@ -274,19 +295,33 @@ impl<R: Read> TraceReader<R> {
     }
 
     /// Calls `f` with every item by reference until the input ends. Faster than
-    /// [`Self::next_item`] for large traces: items are decoded in place.
+    /// [`Self::next_item`] for large traces: samples are decoded in place and
+    /// never copied.
+    ///
+    /// `TraceReader` is also an [`Iterator`], whose `for_each` takes the reader
+    /// by value and wins method resolution on a value receiver: call this one as
+    /// `TraceReader::for_each(&mut reader, f)` or `reader.by_ref()`-free on a
+    /// `&mut TraceReader`.
     pub fn for_each(&mut self, mut f: impl FnMut(&Item)) -> io::Result<()> {
+        let mut slot = Item::Record(Record::Sample(self.sample));
         loop {
             if let Some((at, len, state)) = self.frame.take() {
                 let payload = self.buf.get(at..at + len).unwrap_or(&[]);
-                let dec = PayloadDecoder::resume(payload, state);
-                for item in dec {
-                    match item {
-                        Ok(Item::Unknown { .. }) => self.stats.unknown_records += 1,
-                        Ok(item) => {
+                let mut cursor = Cursor::resume(payload, state);
+                while let Item::Record(Record::Sample(sample)) = &mut slot {
+                    match cursor.next_record(sample) {
+                        Ok(Some(Decoded::Sample)) => {
+                            self.stats.records += 1;
+                            f(&slot);
+                        }
+                        Ok(Some(Decoded::Item(Item::Unknown { .. }))) => {
+                            self.stats.unknown_records += 1;
+                        }
+                        Ok(Some(Decoded::Item(item))) => {
                             self.stats.records += 1;
                             f(&item);
                         }
+                        Ok(None) => break,
                         Err(_) => {
                             self.stats.malformed_frames += 1;
                             break;
@@ -295,6 +330,9 @@ impl<R: Read> TraceReader<R> {
                 }
             }
             if !self.next_frame()? {
+                if let Item::Record(Record::Sample(sample)) = slot {
+                    self.sample = sample;
+                }
                 return Ok(());
             }
         }

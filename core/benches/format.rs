@@ -1,0 +1,142 @@
+//! Trace format benchmarks: encode cost per sample, streaming decode rate, bytes per sample.
+//!
+//! `cargo bench -p jetmem-core --features std --bench format`
+//!
+//! Before the timed benchmarks it captures a real 10 ms trace of this machine
+//! (see `support/capture.rs`), encodes it with one frame per 100 ms as the
+//! writer does, and prints bytes per sample. Set `JETMEM_CAPTURE_SECS` to change
+//! the capture length (default 5 s).
+
+#[path = "support/capture.rs"]
+mod capture;
+
+use divan::{Bencher, black_box, counter::ItemsCount};
+use jetmem_core::record::{Header, Record, Sample};
+use jetmem_core::wire::stream::TraceReader;
+use jetmem_core::wire::{FrameBuilder, PREAMBLE_LEN, write_preamble};
+use std::io::Write;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const FRAME_NS: u64 = 100_000_000;
+
+/// Encodes `samples` as a trace: preamble, header frame, one frame per 100 ms.
+fn encode_trace(samples: &[Sample]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut pre = [0u8; PREAMBLE_LEN];
+    write_preamble(&mut pre);
+    out.extend_from_slice(&pre);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut seq = 0u32;
+    let mut fb = FrameBuilder::new(&mut buf, seq).expect("frame");
+    fb.push_header(&Header::default()).expect("header");
+    out.extend_from_slice(fb.finish());
+    let mut i = 0;
+    while i < samples.len() {
+        seq += 1;
+        let frame_start = samples[i].t_ns;
+        let mut fb = FrameBuilder::new(&mut buf, seq).expect("frame");
+        while i < samples.len() && samples[i].t_ns - frame_start < FRAME_NS {
+            fb.push_sample(&samples[i]).expect("fits");
+            i += 1;
+        }
+        out.extend_from_slice(fb.finish());
+    }
+    out
+}
+
+fn captured() -> &'static [Sample] {
+    static CAPTURE: OnceLock<Vec<Sample>> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let secs = std::env::var("JETMEM_CAPTURE_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(5.0);
+        capture::capture(Duration::from_secs_f64(secs), Duration::from_millis(10))
+    })
+}
+
+/// A long trace for decode timing: the capture tiled to about 1M samples, times shifted.
+fn long_trace_file() -> &'static (std::path::PathBuf, u64) {
+    static FILE: OnceLock<(std::path::PathBuf, u64)> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let cap = captured();
+        let span = cap.last().map_or(0, |s| s.t_ns) + 10_000_000;
+        let mut samples = Vec::with_capacity(1 << 20);
+        let mut round = 0u64;
+        while samples.len() < 1 << 20 {
+            samples.extend(cap.iter().map(|s| Sample {
+                t_ns: s.t_ns + round * span,
+                counters: s.counters,
+            }));
+            round += 1;
+        }
+        let bytes = encode_trace(&samples);
+        let path = std::env::temp_dir().join(format!("jetmem-bench-{}.jmt", std::process::id()));
+        let mut f = std::fs::File::create(&path).expect("temp file");
+        f.write_all(&bytes).expect("write");
+        // Warm the page cache and count the records once.
+        let mut n = 0u64;
+        let mut r = TraceReader::new(std::fs::File::open(&path).expect("open")).expect("trace");
+        TraceReader::for_each(&mut r, |_| n += 1).expect("decode");
+        (path, n)
+    })
+}
+
+fn main() {
+    let cap = captured();
+    let bytes = encode_trace(cap);
+    let header_len = {
+        let mut buf = vec![0u8; 4096];
+        let mut fb = FrameBuilder::new(&mut buf, 0).expect("frame");
+        fb.push_header(&Header::default()).expect("header");
+        fb.finish().len() + PREAMBLE_LEN
+    };
+    let per = (bytes.len() - header_len) as f64 / cap.len() as f64;
+    let present = cap.first().map_or(0, |s| s.counters.iter().count());
+    println!(
+        "capture: {} samples at 10 ms, {} counters each, {} bytes of sample frames: {:.2} bytes/sample (one frame per 100 ms)",
+        cap.len(),
+        present,
+        bytes.len() - header_len,
+        per
+    );
+    let (_, records) = long_trace_file();
+    println!("decode file: {records} records");
+    divan::main();
+    let _ = std::fs::remove_file(&long_trace_file().0);
+}
+
+/// Encoding one sample into a frame (delta form, as 9 of 10 samples are).
+#[divan::bench]
+fn encode_sample(bencher: Bencher) {
+    let cap = captured();
+    let mut buf = vec![0u8; 64 * 1024];
+    bencher.counter(ItemsCount::new(cap.len())).bench_local(|| {
+        let mut fb = FrameBuilder::new(&mut buf, 1).expect("frame");
+        for s in cap {
+            if fb.push_sample(black_box(s)).is_err() {
+                break;
+            }
+        }
+        black_box(fb.finish().len())
+    });
+}
+
+/// Streaming a trace file from the page cache through `TraceReader::for_each`.
+#[divan::bench(sample_count = 20)]
+fn decode_file(bencher: Bencher) {
+    let (path, records) = long_trace_file();
+    bencher.counter(ItemsCount::new(*records)).bench_local(|| {
+        let f = std::fs::File::open(path).expect("open");
+        let mut r = TraceReader::new(f).expect("trace");
+        let mut sum = 0u64;
+        TraceReader::for_each(&mut r, |item| {
+            if let jetmem_core::wire::Item::Record(Record::Sample(s)) = item {
+                sum = sum.wrapping_add(s.t_ns);
+            }
+        })
+        .expect("decode");
+        black_box(sum)
+    });
+}
