@@ -135,7 +135,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
     eprintln!("jetmem: trace written to {}", output.display());
     if !a.no_report {
         let (report, _) = analyze(&output, false)?;
-        let style = Style::for_stdout();
+        let style = Style::for_stderr();
         eprint!("{}", crate::report::text::render(&report, false, style));
     }
     Ok(ExitCode::from(code.clamp(0, 255) as u8))

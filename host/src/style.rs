@@ -20,6 +20,14 @@ impl Style {
         }
     }
 
+    /// Like [`Style::for_stdout`], for text written to stderr.
+    pub fn for_stderr() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Style {
+            color: !no_color && std::io::stderr().is_terminal(),
+        }
+    }
+
     /// Bold text.
     pub fn bold(self, s: &str) -> String {
         self.wrap("1", s)

@@ -191,6 +191,26 @@ fn discrete_total_is_vram_plus_ram() {
 }
 
 #[test]
+fn unified_without_root_says_the_gpu_share_is_unknown_and_why() {
+    let t = traces::traces("report-orin");
+    let j = report_json(&traces::orin_nonroot(&t.dir));
+    let m = traces::meminfo(&traces::fixture(
+        "orin-jp5-jp6-meminfo-RECONSTRUCTED/proc/meminfo",
+    ));
+    assert_eq!(j["architecture"], "unified");
+    assert_eq!(j["gpu"]["used_peak_bytes"], Value::Null);
+    assert_eq!(j["gpu"]["source"], Value::Null);
+    assert_eq!(j["gpu"]["reason"], "needs root: /sys/kernel/debug/nvmap");
+    assert_eq!(j["gpu"]["cpu_os_at_system_peak_bytes"], Value::Null);
+    assert_eq!(
+        u(&j["system"]["used_peak_bytes"]),
+        get(&m, "MemTotal") - get(&m, "MemAvailable") + 1024 * MIB
+    );
+    assert_eq!(j["platform"]["l4t"], "36.4.7");
+    assert_eq!(j["platform"]["jetpack"], "6.2.1");
+}
+
+#[test]
 fn cpu_only_has_no_gpu_and_says_why() {
     let t = traces::traces("report-cpu");
     let j = report_json(&t.cpu);
@@ -280,4 +300,6 @@ fn snapshots_of_single_reports() {
     insta::assert_snapshot!("discrete_text", run(&t.discrete, &[]));
     insta::assert_snapshot!("cpu_text", run(&t.cpu, &[]));
     insta::assert_snapshot!("damaged_text", run(&t.damaged, &[]));
+    let orin = traces::orin_nonroot(&t.dir);
+    insta::assert_snapshot!("orin_nonroot_text", run(&orin, &[]));
 }

@@ -405,3 +405,59 @@ pub fn frame_offsets(bytes: &[u8]) -> Vec<usize> {
     }
     out
 }
+
+/// An Orin Nano Super on JetPack 6.2.1 recorded without root: no NvMap lines in its meminfo
+/// (the reconstructed JP5/JP6 layout), nvmap debugfs root-only, so the GPU share is unknown.
+pub fn orin_nonroot(dir: &Path) -> PathBuf {
+    let m = meminfo(&fixture("orin-jp5-jp6-meminfo-RECONSTRUCTED/proc/meminfo"));
+    let header = Header {
+        platform: Platform {
+            architecture: Architecture::Unified,
+            evidence: jetmem_core::record::Evidence(0b111),
+            model: truncated("NVIDIA Jetson Orin Nano Engineering Reference Developer Kit Super"),
+            soc: truncated("tegra234"),
+            l4t: Some(L4tRelease {
+                release: 36,
+                revision: 4,
+                minor: 7,
+            }),
+            jetpack: truncated("6.2.1"),
+            kernel: truncated("5.15.148-tegra"),
+            page_size: 4096,
+            mem_total_bytes: Some(get(&m, "MemTotal")),
+            gpu_source: GpuSource::None,
+            gpu_reason: truncated("needs root: /sys/kernel/debug/nvmap"),
+            ..Platform::default()
+        },
+        interval_ns: DT_NS,
+        label: truncated("orin-nonroot"),
+        command: truncated("./detect"),
+        pressure_threshold_permille: 200,
+        ..Header::default()
+    };
+    let mut r = Vec::new();
+    for i in 0..N {
+        let mut c = Counters::new();
+        let drop = scaled(1024 * MIB, i);
+        c.set(Counter::MemTotal, Some(get(&m, "MemTotal")));
+        c.set(Counter::MemAvailable, Some(get(&m, "MemAvailable") - drop));
+        c.set(Counter::MemFree, Some(get(&m, "MemFree") - drop));
+        c.set(Counter::SwapTotal, Some(get(&m, "SwapTotal")));
+        c.set(Counter::SwapFree, Some(get(&m, "SwapFree")));
+        c.set(Counter::TreeRss, Some(100 * MIB + drop / 2 / 4096 * 4096));
+        c.set(Counter::TreeProcesses, Some(1));
+        r.push(Record::Sample(Sample {
+            t_ns: i * DT_NS,
+            counters: c,
+        }));
+    }
+    r.push(Record::End(End {
+        t_ns: N * DT_NS,
+        samples: N,
+        exit_code: Some(0),
+        ..End::default()
+    }));
+    let path = dir.join("orin-nonroot.jetmem");
+    write_trace(&path, &header, &r);
+    path
+}
