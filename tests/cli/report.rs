@@ -105,6 +105,31 @@ fn unified_report_splits_system_memory_into_gpu_and_the_rest() {
         );
     }
     assert!(!codes.contains(&"damaged-trace"));
+    // Per-process peaks from the slow path: the root, then the two workers (at sample 50).
+    let top = j["process"]["top"].as_array().unwrap();
+    let worker_peak = (UNIFIED.rss_max - 20 * MIB) / 5 / 4096 * 4096;
+    assert_eq!(top.len(), 3);
+    assert_eq!(top[0]["pid"], 4242);
+    assert_eq!(top[0]["root"], true);
+    assert_eq!(
+        u(&top[0]["rss_peak_bytes"]),
+        UNIFIED.rss_max - 2 * worker_peak
+    );
+    assert_eq!(top[1]["name"], "pt_data_worker");
+    assert_eq!(u(&top[1]["rss_peak_bytes"]), worker_peak);
+    let worker_advice = j["advice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == "worker-processes")
+        .unwrap();
+    assert!(
+        worker_advice["message"]
+            .as_str()
+            .unwrap()
+            .contains("pt_data_worker (pid 4301) 46.0 MiB"),
+        "{worker_advice}"
+    );
 }
 
 #[test]

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use jetmem_core::record::{
     Allocator, Architecture, Counter, Counters, End, Event, EventKind, GpuSource, Header,
-    L4tRelease, Mark, MarkKind, Platform, Record, Sample,
+    L4tRelease, Mark, MarkKind, Platform, ProcessChange, ProcessEvent, ProcessMemory, Record,
+    Sample,
 };
 use jetmem_core::text::truncated;
 use jetmem_core::wire::{FrameBuilder, PREAMBLE_LEN, write_preamble};
@@ -209,6 +210,41 @@ pub fn unified_records(with_end: bool) -> Vec<Record> {
         }
         if i == 80 {
             r.push(mark(i * DT_NS, MarkKind::End, "infer"));
+        }
+        if i == 20 {
+            for pid in [4301, 4302] {
+                r.push(Record::Process(ProcessEvent {
+                    t_ns: i * DT_NS,
+                    pid,
+                    ppid: 4242,
+                    change: ProcessChange::Joined,
+                    name: truncated("pt_data_worker"),
+                }));
+            }
+        }
+        if i % 10 == 0 {
+            // The slow path: per-process RSS. Workers hold 40 % of the tree beyond the root's base.
+            let tree = 20 * MIB + scaled(UNIFIED.rss_max - 20 * MIB, i);
+            let worker = if i < 20 {
+                0
+            } else {
+                (tree - 20 * MIB) / 5 / 4096 * 4096
+            };
+            let root = tree - 2 * worker;
+            let mut procs = vec![(4242u32, root)];
+            if i >= 20 {
+                procs.extend([(4301, worker), (4302, worker)]);
+            }
+            for (pid, rss) in procs {
+                r.push(Record::ProcessMemory(ProcessMemory {
+                    t_ns: i * DT_NS,
+                    pid,
+                    rss_bytes: Some(rss),
+                    hwm_bytes: Some(rss),
+                    swap_bytes: Some(0),
+                    locked_bytes: Some(0),
+                }));
+            }
         }
         if i % 10 == 5 {
             let alloc = scaled(200 * MIB, i);

@@ -5,6 +5,8 @@ use crate::units::bytes;
 
 /// Pinned memory below this is noise (the CUDA runtime pins a little itself).
 const PINNED_NOTABLE: u64 = 64 << 20;
+/// Worker processes holding less than this (or 10 % of the tree) are not worth advice.
+const WORKER_NOTABLE: u64 = 64 << 20;
 /// `cuMemGetInfo` free within this share of MemFree counts as "≈ MemFree".
 const CLOSE_PERMILLE: u64 = 100;
 
@@ -24,15 +26,41 @@ pub fn advise(r: &Report, p: &Peaks) -> Vec<Advice> {
             ),
         });
     }
+    // With per-process figures, only workers that hold a real share of the tree count.
+    let workers: Vec<_> = r.process.top.iter().filter(|p| !p.root).collect();
+    let worker_rss: u64 = workers.iter().filter_map(|p| p.rss_peak_bytes).sum();
+    let workers_matter = r.process.top.is_empty()
+        || r.process
+            .rss_peak_bytes
+            .is_some_and(|t| worker_rss >= WORKER_NOTABLE.min(t / 10).max(1));
     if let (Some(n), Some(rss)) = (r.process.processes_peak, r.process.rss_peak_bytes)
         && n > 1
+        && workers_matter
     {
+        let largest = workers
+            .iter()
+            .take(3)
+            .map(|p| {
+                format!(
+                    "{} (pid {}) {}",
+                    p.name.as_deref().unwrap_or("?"),
+                    p.pid,
+                    bytes(p.rss_peak_bytes.unwrap_or(0))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let largest = if largest.is_empty() {
+            String::new()
+        } else {
+            format!(" Largest workers: {largest}.")
+        };
         out.push(Advice {
             code: "worker-processes",
             message: format!(
                 "Up to {n} processes ran in the traced tree, together {} resident. Worker processes \
                  (e.g. DataLoader num_workers) each hold their own copy of what they import; fewer \
-                 workers lower the peak.",
+                 workers lower the peak.{largest}",
                 bytes(rss)
             ),
         });

@@ -4,6 +4,7 @@
 //! peaks; [`Analyzer::finish`] turns them into a [`Report`], whose serde form is
 //! the stable JSON of `docs/report-json.md`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use jetmem_core::record::{
@@ -113,6 +114,18 @@ pub struct Process {
     pub pinned_peak_bytes: Option<u64>,
     pub locked_peak_bytes: Option<u64>,
     pub swap_peak_bytes: Option<u64>,
+    /// The processes with the highest RSS (from the slow path), largest first, at most 5.
+    pub top: Vec<ProcessPeak>,
+}
+
+/// One process's peak from `ProcessMemory` records.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessPeak {
+    pub pid: u32,
+    pub name: Option<String>,
+    pub root: bool,
+    pub rss_peak_bytes: Option<u64>,
+    pub hwm_bytes: Option<u64>,
 }
 
 /// The moment the total (unified: system used; discrete: VRAM + RAM) was highest, split.
@@ -255,7 +268,11 @@ pub struct Analyzer {
     phases: Vec<Phase>,
     keep_points: bool,
     pub points: Vec<Point>,
+    procs: BTreeMap<u32, ProcessPeak>,
 }
+
+/// Processes listed in `process.top`.
+const TOP_PROCESSES: usize = 5;
 
 impl Analyzer {
     /// Starts an analysis of a trace with this header; `keep_points` keeps the series for plots.
@@ -273,7 +290,28 @@ impl Analyzer {
             phases: Vec::new(),
             keep_points,
             points: Vec::new(),
+            procs: BTreeMap::new(),
         }
+    }
+
+    fn proc_entry(&mut self, pid: u32) -> &mut ProcessPeak {
+        let root = self.header.pid == Some(pid);
+        let root_name = root
+            .then(|| {
+                self.header
+                    .command
+                    .split_whitespace()
+                    .next()
+                    .map(|p| p.rsplit('/').next().unwrap_or(p).to_owned())
+            })
+            .flatten();
+        self.procs.entry(pid).or_insert_with(|| ProcessPeak {
+            pid,
+            name: root_name,
+            root,
+            rss_peak_bytes: None,
+            hwm_bytes: None,
+        })
     }
 
     /// The trace's header.
@@ -315,6 +353,17 @@ impl Analyzer {
                 value_bytes: e.value,
                 threshold_bytes: e.threshold,
             }),
+            Record::Process(p) => {
+                let e = self.proc_entry(p.pid);
+                if !p.name.is_empty() {
+                    e.name = Some(p.name.to_string());
+                }
+            }
+            Record::ProcessMemory(pm) => {
+                let e = self.proc_entry(pm.pid);
+                e.rss_peak_bytes = max_opt(e.rss_peak_bytes, pm.rss_bytes);
+                e.hwm_bytes = max_opt(e.hwm_bytes, pm.hwm_bytes);
+            }
             Record::Dropped(d) => self.dropped += d.samples,
             Record::End(e) => self.end = Some(*e),
             _ => {}
@@ -379,6 +428,12 @@ impl Analyzer {
             self.phases.push(close_phase(p, end_ns, false));
         }
         self.phases.sort_by_key(|p| (p.start_s * 1e3) as u64);
+        let mut top: Vec<ProcessPeak> = std::mem::take(&mut self.procs)
+            .into_values()
+            .filter(|p| p.rss_peak_bytes.is_some())
+            .collect();
+        top.sort_by_key(|p| std::cmp::Reverse(p.rss_peak_bytes));
+        top.truncate(TOP_PROCESSES);
         let pl = &self.platform;
         let h = &self.header;
         let p = &self.peaks;
@@ -460,6 +515,7 @@ impl Analyzer {
                 pinned_peak_bytes: p.pinned.value,
                 locked_peak_bytes: p.locked.value,
                 swap_peak_bytes: p.tree_swap.value,
+                top,
             },
             total_peak_bytes: p.total.value,
             total_peak: TotalPeak {

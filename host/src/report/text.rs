@@ -171,6 +171,21 @@ fn common(o: &mut String, r: &Report, style: Style) {
             .map(|n| format!(" ({n} process{})", if n == 1 { "" } else { "es" }))
             .unwrap_or_default();
         let _ = writeln!(o, "Process tree peak (RSS): {}{n}", bytes(rss));
+        if p.top.len() > 1 {
+            let list: Vec<String> = p
+                .top
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} ({}) {}",
+                        t.name.as_deref().unwrap_or("?"),
+                        t.pid,
+                        opt_bytes(t.rss_peak_bytes)
+                    )
+                })
+                .collect();
+            let _ = writeln!(o, "  largest: {}", list.join(", "));
+        }
     }
     if p.pinned_peak_bytes.is_some() || p.locked_peak_bytes.is_some() {
         let _ = writeln!(
