@@ -90,14 +90,14 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
             let (program, rest) = argv
                 .split_first()
                 .ok_or_else(|| CliError::Sampler("no command given".to_owned()))?;
-            let mut child =
-                Command::new(program)
-                    .args(rest)
-                    .spawn()
-                    .map_err(|source| CliError::Spawn {
-                        program: program.clone(),
-                        source,
-                    })?;
+            let mut child = Command::new(program).args(rest).spawn().map_err(|source| {
+                // Leave no empty trace behind.
+                let _ = std::fs::remove_file(&output);
+                CliError::Spawn {
+                    program: program.clone(),
+                    source,
+                }
+            })?;
             cfg.target = Target::Tree { pid: child.id() };
             let tracer = match Tracer::start(cfg, BufWriter::new(file)) {
                 Ok(t) => t,

@@ -29,6 +29,23 @@ fn errors_exit_1_and_name_the_file_and_cause() {
         "{err}"
     );
 
+    let trace = dir.join("never.jetmem");
+    let out = jetmem([
+        "record".as_ref(),
+        "--no-cuda".as_ref(),
+        "-o".as_ref(),
+        trace.as_os_str(),
+        "--".as_ref(),
+        "/nonexistent/program".as_ref(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/nonexistent/program") && err.contains("No such file"),
+        "{err}"
+    );
+    assert!(!trace.exists(), "an empty trace was left behind");
+
     let not_trace = dir.join("notes.txt");
     std::fs::write(&not_trace, "hello, this is not a trace").unwrap();
     let out = jetmem(["report".as_ref(), not_trace.as_os_str()]);
