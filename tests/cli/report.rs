@@ -328,3 +328,51 @@ fn snapshots_of_single_reports() {
     let orin = traces::orin_nonroot(&t.dir);
     insta::assert_snapshot!("orin_nonroot_text", run(&orin, &[]));
 }
+
+/// Every key path of a value (`gpu.source`, `phases[].label`), sorted and unique.
+fn key_paths(v: &Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                out.insert(path.clone());
+                key_paths(child, &path, out);
+            }
+        }
+        Value::Array(items) => {
+            for child in items {
+                key_paths(child, &format!("{prefix}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The JSON keys are a contract (docs/report-json.md): any rename shows up here.
+#[test]
+fn json_key_paths_are_stable() {
+    let t = traces::traces("report-key-paths");
+    let mut paths = std::collections::BTreeSet::new();
+    key_paths(&report_json(&t.unified), "", &mut paths);
+    let listed: Vec<String> = paths.into_iter().collect();
+    insta::assert_snapshot!("json_key_paths", listed.join("\n"));
+    // Each top-level key is documented.
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/report-json.md"
+    ))
+    .unwrap();
+    for p in &listed {
+        let leaf = p.rsplit(['.', ']']).next().unwrap_or(p);
+        assert!(
+            doc.contains(&format!("`{leaf}"))
+                || doc.contains(&format!("{leaf}`"))
+                || doc.contains(&format!("\"{leaf}\"")),
+            "{p} is not in docs/report-json.md"
+        );
+    }
+}
