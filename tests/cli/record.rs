@@ -249,3 +249,46 @@ fn pid_mode_ends_with_the_process_and_default_name_comes_from_command_and_time()
         "{stamp}"
     );
 }
+
+/// The whole chain on a recorded Jetson: sampler → trace → report, from the Nano's meminfo.
+#[test]
+fn recording_a_recorded_nano_root_reports_gpu_as_a_subset() {
+    use crate::traces::{fixture, get, nano_meminfo};
+    let dir = scratch("record-nano-root");
+    let trace = dir.join("nano.jetmem");
+    let root = fixture("nano-4gb-jp4.6-meminfo");
+    let out = jetmem([
+        "record".as_ref(),
+        "--root".as_ref(),
+        root.as_os_str(),
+        "--system".as_ref(),
+        "--duration".as_ref(),
+        "200ms".as_ref(),
+        "--no-cuda".as_ref(),
+        "-o".as_ref(),
+        trace.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = nano_meminfo();
+    let j = report_json(&trace);
+    assert_eq!(j["architecture"], "unified");
+    assert_eq!(j["gpu"]["source"], "meminfo-nvmap");
+    assert_eq!(j["gpu"]["used_peak_bytes"], get(&m, "NvMapMemUsed"));
+    let used = get(&m, "MemTotal") - get(&m, "MemAvailable");
+    assert_eq!(j["system"]["used_peak_bytes"], used);
+    assert_eq!(
+        j["total_peak_bytes"], used,
+        "GPU is never added on unified memory"
+    );
+    assert_eq!(
+        j["gpu"]["cpu_os_at_system_peak_bytes"],
+        used - get(&m, "NvMapMemUsed")
+    );
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("├─ GPU (nvmap, subset): 239.0 MiB"), "{text}");
+    assert!(text.contains("└─ CPU / OS (rest):     3.07 GiB"), "{text}");
+}
