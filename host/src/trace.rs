@@ -12,7 +12,7 @@ use jetmem_core::wire::stream::{DecodeStats, TraceReader};
 use crate::error::CliError;
 
 /// Traces at least this large get a progress bar (when stderr is a terminal).
-const PROGRESS_MIN_BYTES: u64 = 16 << 20;
+const PROGRESS_MIN_BYTES: u64 = 4 << 20;
 
 /// Counts the bytes read, to drive the progress bar.
 struct Counting<R> {
