@@ -292,3 +292,33 @@ fn recording_a_recorded_nano_root_reports_gpu_as_a_subset() {
     assert!(text.contains("├─ GPU (nvmap, subset): 239.0 MiB"), "{text}");
     assert!(text.contains("└─ CPU / OS (rest):     3.07 GiB"), "{text}");
 }
+
+/// No command: the whole system (10 s by default); Ctrl+C ends it early with a clean trace.
+#[test]
+fn no_command_records_the_system_until_interrupted() {
+    let dir = scratch("record-nocommand");
+    let trace = dir.join("sys.jetmem");
+    let child = Command::new(env!("CARGO_BIN_EXE_jetmem"))
+        .args(["record", "--no-report", "--no-cuda", "-o"])
+        .arg(&trace)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    sleep(Duration::from_millis(500));
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let started = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "did not stop on SIGINT"
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let j = report_json(&trace);
+    assert_eq!(j["process"]["pid"], Value::Null);
+    assert_eq!(j["damage"]["clean_end"], true);
+    let d = j["duration_s"].as_f64().unwrap();
+    assert!((0.2..3.0).contains(&d), "duration {d}");
+}
