@@ -79,7 +79,7 @@ fn sigkilled_recorder_leaves_a_trace_readable_up_to_the_last_flush() {
         .spawn()
         .unwrap();
     let started = Instant::now();
-    sleep(Duration::from_millis(1500));
+    sleep(Duration::from_millis(2500));
     rec.kill().unwrap(); // SIGKILL: no chance to write the end record.
     let ran = started.elapsed().as_secs_f64();
     rec.wait().unwrap();
