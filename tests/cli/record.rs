@@ -88,10 +88,11 @@ fn sigkilled_recorder_leaves_a_trace_readable_up_to_the_last_flush() {
         let _ = Command::new("kill").arg(pid.to_string()).status();
     }
     assert_eq!(j["damage"]["clean_end"], false);
-    // The writer flushes a frame at least every 100 ms: all but the last ~0.1 s (plus start-up) decode.
+    // The writer flushes a frame at least every 100 ms: all but the last ~0.1 s decode
+    // (a second of slack for start-up on a loaded machine).
     let dur = j["duration_s"].as_f64().unwrap();
     assert!(
-        dur >= ran - 0.6 && dur <= ran,
+        dur >= ran - 1.0 && dur <= ran,
         "duration {dur} s of {ran} s"
     );
     let samples = j["samples"].as_u64().unwrap();
