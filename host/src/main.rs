@@ -1,4 +1,80 @@
-//! The `jetmem` command line.
-fn main() -> anyhow::Result<()> {
-    Ok(())
+//! `jetmem`: record, watch and report memory on Jetson (unified) and discrete-GPU machines.
+//!
+//! Arguments ([`args`]) → validated settings ([`config`]) → model ([`report::model`])
+//! → renderers. Exit codes: 0 ok, 1 error, 2 usage; `record` passes the child's on.
+
+mod args;
+mod config;
+mod error;
+mod export;
+mod figures;
+mod info;
+mod monitor;
+mod plot;
+mod record;
+mod report;
+mod sampler;
+mod signals;
+mod style;
+mod trace;
+mod units;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use crate::args::{Cli, Command, ReportArgs, ReportFormat};
+use crate::config::write_stdout;
+use crate::error::CliError;
+use crate::report::model::analyze;
+use crate::style::Style;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("jetmem: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Info(a) => info::run(&a)?,
+        Command::Record(a) => return Ok(record::run(a)?),
+        Command::Report(a) => report_cmd(&a)?,
+        Command::Monitor(a) => monitor::run(&a)?,
+        Command::Export(a) => export::run(&a)?,
+        Command::Plot(a) => plot::run(&a)?,
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            write_stdout(&out)?;
+        }
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "jetmem", &mut out);
+            write_stdout(&out)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_cmd(a: &ReportArgs) -> Result<(), CliError> {
+    let mut reports = Vec::with_capacity(a.traces.len());
+    for path in &a.traces {
+        reports.push(analyze(path, false)?.0);
+    }
+    let style = Style::for_stdout();
+    let text = match (a.format, reports.as_slice()) {
+        (ReportFormat::Json, rs) => report::json::render(rs),
+        (ReportFormat::Csv, rs) => report::csv::render(rs),
+        (ReportFormat::Text, [one]) => report::text::render(one, a.phases, style),
+        (ReportFormat::Text, rs) => report::comparison_text(rs),
+        (ReportFormat::Markdown, [one]) => report::markdown::render(one),
+        (ReportFormat::Markdown, rs) => report::markdown::comparison(rs),
+    };
+    write_stdout(text.as_bytes())
 }

@@ -1,0 +1,254 @@
+//! `jetmem info`: the platform and why, the current memory with each figure's source,
+//! and which sources are unavailable and why.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use jetmem_core::record::{Architecture, Counter, Evidence, Platform};
+use serde::Serialize;
+
+use crate::args::InfoArgs;
+use crate::config::write_stdout;
+use crate::error::CliError;
+use crate::figures::{Figures, USED_DEFINITION, figures};
+use crate::report::model::REPORT_FORMAT_VERSION;
+use crate::sampler::{Snapshot, SourceState, snapshot};
+use crate::units::{bytes, opt_bytes};
+
+/// `info --json`: the report's key names, for one snapshot.
+#[derive(Debug, Serialize)]
+pub struct Info {
+    pub format_version: u32,
+    pub architecture: &'static str,
+    pub evidence: Vec<&'static str>,
+    pub platform: InfoPlatform,
+    pub system: InfoSystem,
+    pub gpu: InfoGpu,
+    pub cuda: InfoCuda,
+    pub sources: Vec<InfoSource>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InfoPlatform {
+    pub model: Option<String>,
+    pub soc: Option<String>,
+    pub l4t: Option<String>,
+    pub jetpack: Option<String>,
+    pub cuda_device: Option<String>,
+    pub kernel: Option<String>,
+    pub page_size: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InfoSystem {
+    pub total_bytes: Option<u64>,
+    pub used_bytes: Option<u64>,
+    pub used_definition: &'static str,
+    pub available_bytes: Option<u64>,
+    pub free_bytes: Option<u64>,
+    pub swap_used_bytes: Option<u64>,
+    pub swap_is_zram: bool,
+    pub source: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InfoGpu {
+    pub used_bytes: Option<u64>,
+    pub source: Option<&'static str>,
+    pub reason: Option<String>,
+    pub subset_of_system: bool,
+    pub cpu_os_used_bytes: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InfoCuda {
+    pub device_used_bytes: Option<u64>,
+    pub device_free_bytes: Option<u64>,
+    pub device_total_bytes: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InfoSource {
+    pub name: &'static str,
+    pub path: String,
+    /// `"ok"`, `"missing"`, `"needs-root"` or `"unreadable"`.
+    pub state: &'static str,
+    pub detail: Option<String>,
+}
+
+const EVIDENCE: &[(u16, &str)] = &[
+    (Evidence::NV_TEGRA_RELEASE, "nv-tegra-release"),
+    (Evidence::DT_MODEL_JETSON, "dt-model-jetson"),
+    (Evidence::DT_COMPATIBLE_TEGRA, "dt-compatible-tegra"),
+    (Evidence::CUDA_NAME_TEGRA, "cuda-name-tegra"),
+    (Evidence::CUDA_INTEGRATED, "cuda-integrated"),
+    (Evidence::CUDA_DISCRETE, "cuda-discrete"),
+    (Evidence::NO_CUDA, "no-cuda"),
+    (Evidence::MEMINFO_NVMAP, "meminfo-nvmap"),
+];
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+/// Builds the info model of a snapshot.
+pub fn model(s: &Snapshot) -> Info {
+    let p: &Platform = &s.platform;
+    let c = &s.sample.counters;
+    let f: Figures = figures(p, c);
+    Info {
+        format_version: REPORT_FORMAT_VERSION,
+        architecture: p.architecture.as_str(),
+        evidence: EVIDENCE
+            .iter()
+            .filter(|(bit, _)| p.evidence.has(*bit))
+            .map(|(_, n)| *n)
+            .collect(),
+        platform: InfoPlatform {
+            model: non_empty(&p.model),
+            soc: non_empty(&p.soc),
+            l4t: p
+                .l4t
+                .map(|l| format!("{}.{}.{}", l.release, l.revision, l.minor)),
+            jetpack: non_empty(&p.jetpack),
+            cuda_device: non_empty(&p.cuda_device),
+            kernel: non_empty(&p.kernel),
+            page_size: (p.page_size != 0).then_some(p.page_size),
+        },
+        system: InfoSystem {
+            total_bytes: f.total,
+            used_bytes: f.used,
+            used_definition: USED_DEFINITION,
+            available_bytes: f.available,
+            free_bytes: c.get(Counter::MemFree),
+            swap_used_bytes: f.swap_used,
+            swap_is_zram: f.swap_is_zram,
+            source: "/proc/meminfo",
+        },
+        gpu: InfoGpu {
+            used_bytes: f.gpu_used,
+            source: p.gpu_source.as_str(),
+            reason: non_empty(&p.gpu_reason),
+            subset_of_system: p.architecture == Architecture::Unified,
+            cpu_os_used_bytes: f.cpu_os_used,
+        },
+        cuda: InfoCuda {
+            device_used_bytes: c
+                .get(Counter::CudaTotal)
+                .zip(c.get(Counter::CudaFree))
+                .map(|(t, fr)| t.saturating_sub(fr)),
+            device_free_bytes: c.get(Counter::CudaFree),
+            device_total_bytes: c.get(Counter::CudaTotal),
+        },
+        sources: s
+            .sources
+            .iter()
+            .map(|src| {
+                let (state, detail) = match &src.state {
+                    SourceState::Ok => ("ok", None),
+                    SourceState::Missing => ("missing", None),
+                    SourceState::NeedsRoot => ("needs-root", None),
+                    SourceState::Unreadable(why) => ("unreadable", Some(why.clone())),
+                    other => ("unreadable", Some(other.describe())),
+                };
+                InfoSource {
+                    name: src.name,
+                    path: src.path.display().to_string(),
+                    state,
+                    detail,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The text form of `info`.
+pub fn text(i: &Info) -> String {
+    let mut o = String::new();
+    let arch = match i.architecture {
+        "unified" => "unified memory (GPU memory is part of system memory)",
+        "discrete" => "discrete GPU (VRAM separate from system memory)",
+        _ => "CPU only (no GPU seen)",
+    };
+    let _ = writeln!(o, "Architecture: {arch}");
+    if !i.evidence.is_empty() {
+        let _ = writeln!(o, "  because: {}", i.evidence.join(", "));
+    }
+    let pl = &i.platform;
+    for (k, v) in [
+        ("Board", &pl.model),
+        ("SoC", &pl.soc),
+        ("L4T", &pl.l4t),
+        ("JetPack", &pl.jetpack),
+        ("CUDA device", &pl.cuda_device),
+        ("Kernel", &pl.kernel),
+    ] {
+        if let Some(v) = v {
+            let _ = writeln!(o, "{k}: {v}");
+        }
+    }
+    let s = &i.system;
+    let _ = writeln!(
+        o,
+        "System memory: {} used of {} ({}; from {})",
+        opt_bytes(s.used_bytes),
+        opt_bytes(s.total_bytes),
+        s.used_definition,
+        s.source
+    );
+    if let Some(a) = s.available_bytes {
+        let _ = writeln!(o, "  available: {}", bytes(a));
+    }
+    if let Some(sw) = s.swap_used_bytes {
+        let z = if s.swap_is_zram {
+            " (zram, same DRAM)"
+        } else {
+            ""
+        };
+        let _ = writeln!(o, "  swap used: {}{z}", bytes(sw));
+    }
+    let g = &i.gpu;
+    match (g.used_bytes, g.source) {
+        (Some(u), Some(src)) if g.subset_of_system => {
+            let _ = writeln!(
+                o,
+                "GPU memory: {} (subset of system memory; from {src})",
+                bytes(u)
+            );
+        }
+        (Some(u), Some(src)) => {
+            let _ = writeln!(o, "GPU memory: {} (from {src})", bytes(u));
+        }
+        _ => {
+            let why = g.reason.as_deref().unwrap_or("no source readable");
+            let _ = writeln!(o, "GPU memory: unknown ({why})");
+        }
+    }
+    let missing: Vec<&InfoSource> = i.sources.iter().filter(|s| s.state != "ok").collect();
+    if !missing.is_empty() {
+        let _ = writeln!(o, "Unavailable sources:");
+        for s in missing {
+            let detail = s
+                .detail
+                .as_deref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default();
+            let _ = writeln!(o, "  {} ({}): {}{detail}", s.name, s.path, s.state);
+        }
+    }
+    o
+}
+
+/// Runs `jetmem info`.
+pub fn run(a: &InfoArgs) -> Result<(), CliError> {
+    // A recorded root is another machine: never probe this machine's CUDA for it.
+    let probe_cuda = a.root == Path::new("/");
+    let snap = snapshot(&a.root, probe_cuda).map_err(|e| CliError::Sampler(e.to_string()))?;
+    let info = model(&snap);
+    let out = if a.json {
+        serde_json::to_string_pretty(&info).unwrap_or_default() + "\n"
+    } else {
+        text(&info)
+    };
+    write_stdout(out.as_bytes())
+}

@@ -1,0 +1,210 @@
+//! `jetmem record`: run a command (or watch a pid, or the whole system) and write a trace.
+//!
+//! The child keeps jetmem's stdin, stdout and stderr. SIGINT and SIGTERM sent to
+//! jetmem are passed on to the child (a terminal's Ctrl+C already reaches it);
+//! the trace is finished cleanly and jetmem exits with the child's code, or
+//! 128 + signal when the child was killed.
+
+use std::io::BufWriter;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, ExitStatus};
+use std::thread::sleep;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::args::RecordArgs;
+use crate::config::{create_output, default_trace_name};
+use crate::error::CliError;
+use crate::report::model::analyze;
+use crate::sampler::{SamplerConfig, Target, Tracer};
+use crate::signals;
+use crate::style::Style;
+
+/// Whole-system recordings without --duration last this long.
+const DEFAULT_SYSTEM_DURATION: Duration = Duration::from_secs(10);
+/// How often the wait loop looks at the child and the signal flags.
+const POLL: Duration = Duration::from_millis(5);
+
+/// What is being recorded.
+enum Mode {
+    Command(Vec<String>),
+    Pid(u32),
+    System,
+}
+
+/// The exit code of a child's status: its code, or 128 + the signal that killed it.
+pub fn status_code(status: ExitStatus) -> i32 {
+    match (status.code(), status.signal()) {
+        (Some(c), _) => c,
+        (None, Some(sig)) => 128 + sig,
+        (None, None) => 1,
+    }
+}
+
+/// Runs `jetmem record`; the exit code is the child's.
+pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
+    let mode = match (a.pid, a.system, a.command.is_empty()) {
+        (Some(pid), _, _) => Mode::Pid(pid),
+        (None, false, false) => Mode::Command(a.command.clone()),
+        _ => Mode::System,
+    };
+    let unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let name_from: Vec<String> = match &mode {
+        Mode::Command(c) => c.clone(),
+        Mode::Pid(pid) => vec![format!("pid{pid}")],
+        Mode::System => Vec::new(),
+    };
+    let output: PathBuf = a
+        .output
+        .clone()
+        .unwrap_or_else(|| default_trace_name(&name_from, unix));
+    let file = create_output(&output, a.force)?;
+    signals::install().map_err(|e| CliError::Sampler(format!("cannot catch signals: {e}")))?;
+
+    let label = a.label.clone().unwrap_or_else(|| {
+        name_from
+            .first()
+            .map(|p| {
+                Path::new(p)
+                    .file_name()
+                    .map_or_else(|| p.clone(), |f| f.to_string_lossy().into_owned())
+            })
+            .unwrap_or_else(|| "system".to_owned())
+    });
+    let mut cfg = SamplerConfig {
+        root: a.root.clone(),
+        interval: a.interval,
+        label,
+        command: name_from.join(" "),
+        probe_cuda: !a.no_cuda,
+        ..SamplerConfig::default()
+    };
+
+    let code = match mode {
+        Mode::Command(argv) => {
+            let (program, rest) = argv
+                .split_first()
+                .ok_or_else(|| CliError::Sampler("no command given".to_owned()))?;
+            let mut child = Command::new(program).args(rest).spawn().map_err(|source| {
+                // Leave no empty trace behind.
+                let _ = std::fs::remove_file(&output);
+                CliError::Spawn {
+                    program: program.clone(),
+                    source,
+                }
+            })?;
+            cfg.target = Target::Tree { pid: child.id() };
+            let tracer = match Tracer::start(cfg, BufWriter::new(file)) {
+                Ok(t) => t,
+                Err(e) => {
+                    // Do not leave the child running without its recorder.
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let _ = std::fs::remove_file(&output);
+                    return Err(CliError::Sampler(e.to_string()));
+                }
+            };
+            let status = wait_child(&mut child)?;
+            let code = status_code(status);
+            finish(tracer, Some(code), &output)?;
+            code
+        }
+        Mode::Pid(pid) => {
+            cfg.target = Target::Tree { pid };
+            let tracer = start(cfg, file, &output)?;
+            let handle = tracer.handle();
+            wait_until(a.duration, || {
+                handle.is_running() && !handle.target_exited() && process_alive(pid)
+            });
+            finish(tracer, None, &output)?;
+            0
+        }
+        Mode::System => {
+            cfg.target = Target::System;
+            let tracer = start(cfg, file, &output)?;
+            wait_until(Some(a.duration.unwrap_or(DEFAULT_SYSTEM_DURATION)), || true);
+            finish(tracer, None, &output)?;
+            0
+        }
+    };
+    eprintln!("jetmem: trace written to {}", output.display());
+    if !a.no_report {
+        let (report, _) = analyze(&output, false)?;
+        let style = Style::for_stderr();
+        eprint!("{}", crate::report::text::render(&report, false, style));
+    }
+    Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+fn start(cfg: SamplerConfig, file: std::fs::File, output: &Path) -> Result<Tracer, CliError> {
+    Tracer::start(cfg, BufWriter::new(file)).map_err(|e| {
+        let _ = std::fs::remove_file(output);
+        CliError::Sampler(e.to_string())
+    })
+}
+
+fn finish(tracer: Tracer, exit_code: Option<i32>, output: &Path) -> Result<(), CliError> {
+    let report = tracer
+        .stop(exit_code)
+        .map_err(|e| CliError::Sampler(e.to_string()))?;
+    match report.write_error {
+        Some(source) => Err(CliError::Write {
+            path: output.to_path_buf(),
+            source,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Waits for the child, passing SIGINT/SIGTERM sent to jetmem on to it.
+fn wait_child(child: &mut Child) -> Result<ExitStatus, CliError> {
+    let pid = Pid::from_raw(child.id() as i32);
+    loop {
+        if let Some((sig, from_process)) = signals::take()
+            && (from_process || sig == Signal::SIGTERM)
+        {
+            let _ = kill(pid, sig);
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) => sleep(POLL),
+            Err(source) => {
+                return Err(CliError::Spawn {
+                    program: format!("pid {pid}"),
+                    source,
+                });
+            }
+        }
+    }
+}
+
+/// Whether `pid` exists and is not a zombie (an exited process its parent has not reaped).
+fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name, which may itself hold spaces.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => kill(Pid::from_raw(pid as i32), None).is_ok(),
+    }
+}
+
+/// Waits until `limit` passes, a signal arrives or `alive` says stop.
+fn wait_until(limit: Option<Duration>, mut alive: impl FnMut() -> bool) {
+    let start = Instant::now();
+    loop {
+        if signals::take().is_some() || !alive() {
+            return;
+        }
+        if limit.is_some_and(|l| start.elapsed() >= l) {
+            return;
+        }
+        sleep(POLL * 4);
+    }
+}

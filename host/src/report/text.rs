@@ -1,0 +1,311 @@
+//! The text report of one trace.
+
+use std::fmt::Write;
+
+use crate::report::model::Report;
+use crate::style::Style;
+use crate::units::{bytes, opt_bytes, percent, signed_bytes};
+
+/// Renders `r` as the text report; `phases` adds the phase table.
+pub fn render(r: &Report, phases: bool, style: Style) -> String {
+    let mut o = summary(r, style);
+    phase_section(&mut o, r, phases);
+    events(&mut o, r, style);
+    advice(&mut o, r, style);
+    o
+}
+
+/// The figures part of the report, without phases, events and advice.
+pub fn summary(r: &Report, style: Style) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{}", style.bold(&format!("jetmem report: {}", r.label)));
+    if !r.command.is_empty() {
+        // One line, whatever the arguments hold (`python3 -c` scripts have newlines).
+        let one_line: String = r
+            .command
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+        let _ = writeln!(o, "Command: {one_line}");
+    }
+    match r.architecture {
+        "unified" => unified(&mut o, r),
+        "discrete" => discrete(&mut o, r),
+        _ => cpu_only(&mut o, r),
+    }
+    common(&mut o, r, style);
+    o
+}
+
+fn peak_line(r: &Report, what: &str) -> String {
+    match (r.system.used_peak_bytes, r.system.total_bytes) {
+        (Some(u), Some(t)) => format!(
+            "{what} peak: {} of {} ({} %)",
+            bytes(u),
+            bytes(t),
+            percent(u, t)
+        ),
+        (Some(u), None) => format!("{what} peak: {}", bytes(u)),
+        _ => format!("{what} peak: unknown (no MemTotal/MemAvailable in the trace)"),
+    }
+}
+
+fn gpu_label(r: &Report) -> &'static str {
+    match r.gpu.source {
+        Some("meminfo-nvmap" | "nvmap-total" | "nvmap-clients") => "GPU (nvmap, subset)",
+        Some("cuda") => "GPU (CUDA, subset)",
+        Some("nvml") => "GPU (NVML, subset)",
+        _ => "GPU (subset)",
+    }
+}
+
+fn machine(r: &Report) -> String {
+    let mut parts = Vec::new();
+    if let Some(m) = &r.platform.model {
+        parts.push(m.clone());
+    } else if let Some(d) = &r.platform.cuda_device {
+        parts.push(d.clone());
+    }
+    if let Some(j) = &r.platform.jetpack {
+        parts.push(format!("JetPack {j}"));
+    } else if let Some(l) = &r.platform.l4t {
+        parts.push(format!("L4T {l}"));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
+}
+
+fn unified(o: &mut String, r: &Report) {
+    let _ = writeln!(o, "{}", peak_line(r, "System memory"));
+    let label = gpu_label(r);
+    match (
+        r.gpu.used_at_system_peak_bytes,
+        r.gpu.cpu_os_at_system_peak_bytes,
+    ) {
+        (Some(g), Some(c)) => {
+            let w = label.len().max("CPU / OS (rest)".len()) + 1;
+            let _ = writeln!(o, "  ├─ {:<w$} {}", format!("{label}:"), bytes(g));
+            let _ = writeln!(o, "  └─ {:<w$} {}", "CPU / OS (rest):", bytes(c));
+        }
+        _ => {
+            let why = r
+                .gpu
+                .reason
+                .as_deref()
+                .unwrap_or("no GPU source in the trace");
+            let _ = writeln!(o, "  └─ GPU share unknown: {why}");
+        }
+    }
+    let _ = writeln!(o, "Architecture: unified memory{}", machine(r));
+    if let Some(g) = r.gpu.used_peak_bytes {
+        let _ = writeln!(
+            o,
+            "GPU peak: {} (part of system memory, never added to it)",
+            bytes(g)
+        );
+    }
+}
+
+fn discrete(o: &mut String, r: &Report) {
+    let _ = writeln!(o, "{}", peak_line(r, "System memory (RAM)"));
+    let _ = writeln!(
+        o,
+        "GPU memory (VRAM) peak: {}",
+        opt_bytes(r.gpu.used_peak_bytes)
+    );
+    match (
+        r.total_peak_bytes,
+        r.total_peak.vram_bytes,
+        r.total_peak.ram_bytes,
+    ) {
+        (Some(t), Some(v), Some(ram)) => {
+            let _ = writeln!(
+                o,
+                "Total peak: {} = VRAM {} + RAM {} (at {:.3} s)",
+                bytes(t),
+                bytes(v),
+                bytes(ram),
+                r.total_peak.t_s.unwrap_or(0.0)
+            );
+        }
+        _ => {
+            let why = r.gpu.reason.as_deref().unwrap_or("VRAM not in the trace");
+            let _ = writeln!(o, "Total peak: unknown ({why})");
+        }
+    }
+    let _ = writeln!(o, "Architecture: discrete GPU{}", machine(r));
+}
+
+fn cpu_only(o: &mut String, r: &Report) {
+    let _ = writeln!(o, "{}", peak_line(r, "System memory"));
+    let _ = writeln!(o, "Architecture: CPU only, no GPU seen{}", machine(r));
+}
+
+fn common(o: &mut String, r: &Report, style: Style) {
+    let s = &r.system;
+    let _ = writeln!(o, "Used = {}", s.used_definition);
+    if let Some(a) = s.available_min_bytes {
+        let _ = writeln!(o, "Available minimum: {}", bytes(a));
+    }
+    if let Some(sw) = s.swap_used_peak_bytes {
+        let zram = if s.swap_is_zram {
+            " (zram: compressed into the same DRAM)"
+        } else {
+            ""
+        };
+        let _ = writeln!(o, "Swap used peak: {}{zram}", bytes(sw));
+    }
+    let p = &r.process;
+    if let Some(rss) = p.rss_peak_bytes {
+        let n = p
+            .processes_peak
+            .map(|n| format!(" ({n} process{})", if n == 1 { "" } else { "es" }))
+            .unwrap_or_default();
+        let _ = writeln!(o, "Process tree peak (RSS): {}{n}", bytes(rss));
+        if p.top.len() > 1 {
+            let list: Vec<String> = p
+                .top
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} ({}) {}",
+                        t.name.as_deref().unwrap_or("?"),
+                        t.pid,
+                        opt_bytes(t.rss_peak_bytes)
+                    )
+                })
+                .collect();
+            let _ = writeln!(o, "  largest: {}", list.join(", "));
+        }
+    }
+    if p.pinned_peak_bytes.is_some() || p.locked_peak_bytes.is_some() {
+        let _ = writeln!(
+            o,
+            "Pinned / locked peak: {} / {}",
+            opt_bytes(p.pinned_peak_bytes),
+            opt_bytes(p.locked_peak_bytes)
+        );
+    }
+    let c = &r.cuda;
+    if c.alloc_peak_bytes.is_some() || c.reserved_peak_bytes.is_some() {
+        let _ = writeln!(
+            o,
+            "CUDA allocator peak: allocated {}, reserved {}",
+            opt_bytes(c.alloc_peak_bytes),
+            opt_bytes(c.reserved_peak_bytes)
+        );
+    }
+    // On unified memory cuMemGetInfo's total − free counts page cache as used: not shown.
+    if let (Some(d), "discrete") = (c.device_used_peak_bytes, r.architecture) {
+        let _ = writeln!(o, "CUDA device used peak (cuMemGetInfo): {}", bytes(d));
+    }
+    let h = &r.headroom;
+    if let (Some(b), Some(m)) = (h.budget_bytes, h.min_bytes) {
+        let src = if h.budget_source == "trace" {
+            "set when recording"
+        } else {
+            "80 % of MemTotal"
+        };
+        let line = format!(
+            "Headroom: {} at the peak against a budget of {} ({src})",
+            signed_bytes(m),
+            bytes(b)
+        );
+        let _ = writeln!(o, "{}", if h.exceeded { style.warn(&line) } else { line });
+    }
+    let _ = writeln!(
+        o,
+        "Duration: {:.3} s, {} samples, {} dropped",
+        r.duration_s, r.samples, r.dropped
+    );
+    if let Some(code) = r.exit_code {
+        let _ = writeln!(o, "Exit code: {code}");
+    }
+    let d = &r.damage;
+    if d.skipped_bytes > 0 || !d.clean_end {
+        let line = format!(
+            "Damage: {} bytes skipped ({} frames lost, {} bytes truncated at the end){}",
+            d.skipped_bytes,
+            d.skipped_frames,
+            d.truncated_tail_bytes,
+            if d.clean_end { "" } else { "; no end record" }
+        );
+        let _ = writeln!(o, "{}", style.warn(&line));
+    }
+}
+
+fn phase_section(o: &mut String, r: &Report, table: bool) {
+    if r.phases.is_empty() {
+        return;
+    }
+    if !table {
+        let _ = writeln!(o, "Phases: {} (--phases for the table)", r.phases.len());
+        return;
+    }
+    let _ = writeln!(o, "Phases:");
+    let w = r
+        .phases
+        .iter()
+        .map(|p| p.label.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(
+        o,
+        "  {:<w$}  {:>9}  {:>9}  {:>12}  {:>12}  {:>12}",
+        "phase", "start s", "length s", "system peak", "GPU peak", "RSS peak"
+    );
+    for p in &r.phases {
+        let _ = writeln!(
+            o,
+            "  {:<w$}  {:>9.3}  {:>9.3}  {:>12}  {:>12}  {:>12}{}",
+            p.label,
+            p.start_s,
+            p.duration_s,
+            opt_bytes(p.system_used_peak_bytes),
+            opt_bytes(p.gpu_used_peak_bytes),
+            opt_bytes(p.rss_peak_bytes),
+            if p.closed { "" } else { "  (not closed)" }
+        );
+    }
+}
+
+fn events(o: &mut String, r: &Report, style: Style) {
+    if r.pressure_events.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "Pressure events:");
+    for e in &r.pressure_events {
+        let what = match e.kind {
+            "pressure-entered" | "pressure-left" => "available",
+            _ => "used",
+        };
+        let line = format!(
+            "  {:>9.3} s  {:<17} {what} {} / threshold {}",
+            e.t_s,
+            e.kind,
+            bytes(e.value_bytes),
+            bytes(e.threshold_bytes)
+        );
+        let _ = writeln!(o, "{}", style.warn(&line));
+    }
+}
+
+fn advice(o: &mut String, r: &Report, style: Style) {
+    if r.advice.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "{}", style.bold("Advice:"));
+    for a in &r.advice {
+        let _ = writeln!(o, "  - {}", a.message);
+    }
+}

@@ -1,0 +1,60 @@
+//! Printing sizes and times for people: MiB/GiB with the unit, seconds.
+
+const MIB: f64 = 1024.0 * 1024.0;
+const GIB: f64 = MIB * 1024.0;
+
+/// `6.20 GiB` at or above 1 GiB, else `512.0 MiB`.
+pub fn bytes(b: u64) -> String {
+    let f = b as f64;
+    if f >= GIB {
+        format!("{:.2} GiB", f / GIB)
+    } else {
+        format!("{:.1} MiB", f / MIB)
+    }
+}
+
+/// Like [`bytes`], `unknown` for `None`.
+pub fn opt_bytes(b: Option<u64>) -> String {
+    b.map_or_else(|| "unknown".to_owned(), bytes)
+}
+
+/// A signed size (headroom can be negative).
+pub fn signed_bytes(b: i64) -> String {
+    if b < 0 {
+        format!("-{}", bytes(b.unsigned_abs()))
+    } else {
+        bytes(b as u64)
+    }
+}
+
+/// Bytes as MiB with two decimals, for CSV and Markdown cells.
+pub fn mib(b: u64) -> f64 {
+    (b as f64 / MIB * 100.0).round() / 100.0
+}
+
+/// Nanoseconds as seconds rounded to the millisecond.
+pub fn secs(ns: u64) -> f64 {
+    (ns as f64 / 1e6).round() / 1e3
+}
+
+/// Share of `part` in `whole` in whole percent.
+pub fn percent(part: u64, whole: u64) -> u64 {
+    if whole == 0 {
+        return 0;
+    }
+    ((part as f64 / whole as f64) * 100.0).round() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_carry_their_unit() {
+        assert_eq!(bytes(6_657_199_309), "6.20 GiB");
+        assert_eq!(bytes(300 << 20), "300.0 MiB");
+        assert_eq!(signed_bytes(-(1 << 30)), "-1.00 GiB");
+        assert_eq!(percent(83, 100), 83);
+        assert_eq!(secs(1_234_567_890), 1.235);
+    }
+}

@@ -1,0 +1,164 @@
+//! `jetmem export` and `jetmem plot`.
+
+use serde_json::Value;
+
+use crate::traces::{self, N, get, nano_meminfo};
+use crate::{jetmem, ok_stdout};
+
+#[test]
+fn csv_has_every_sample_with_units_in_column_names() {
+    let t = traces::traces("export-csv");
+    let out = ok_stdout(&jetmem([
+        "export".as_ref(),
+        t.unified.as_os_str(),
+        "--format".as_ref(),
+        "csv".as_ref(),
+    ]));
+    let mut lines = out.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(head[0], "t_s");
+    assert_eq!(*head.last().unwrap(), "phase");
+    for col in &head[1..head.len() - 1] {
+        assert!(
+            col.ends_with("_bytes") || col.ends_with("_permille") || *col == "tree_processes",
+            "column without unit: {col}"
+        );
+    }
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len() as u64, N);
+    let col = |name: &str| head.iter().position(|h| *h == name).unwrap();
+    let m = nano_meminfo();
+    // Sample 0 is the captured meminfo itself.
+    assert_eq!(
+        rows[0][col("mem_total_bytes")],
+        get(&m, "MemTotal").to_string()
+    );
+    assert_eq!(
+        rows[0][col("nvmap_mem_used_bytes")],
+        get(&m, "NvMapMemUsed").to_string()
+    );
+    assert_eq!(
+        rows[0][col("system_used_bytes")],
+        (get(&m, "MemTotal") - get(&m, "MemAvailable")).to_string()
+    );
+    assert_eq!(
+        rows[0][col("vram_used_bytes")],
+        "",
+        "no VRAM on unified memory"
+    );
+    assert_eq!(rows[15][col("phase")], "load");
+    assert_eq!(rows[50][col("phase")], "infer");
+    assert_eq!(rows[90][col("phase")], "");
+    assert_eq!(rows[50][col("t_s")], "0.500");
+}
+
+#[test]
+fn perfetto_has_counter_tracks_and_phase_slices() {
+    let t = traces::traces("export-perfetto");
+    let out = ok_stdout(&jetmem([
+        "export".as_ref(),
+        t.unified.as_os_str(),
+        "--format".as_ref(),
+        "perfetto".as_ref(),
+    ]));
+    let j: Value = serde_json::from_str(&out).unwrap();
+    let ev = j["traceEvents"].as_array().unwrap();
+    let counters = ev
+        .iter()
+        .filter(|e| e["ph"] == "C" && e["name"] == "system used (MiB)")
+        .count();
+    assert_eq!(counters as u64, N);
+    let slices: Vec<(&str, f64, f64)> = ev
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap(),
+                e["ts"].as_f64().unwrap(),
+                e["dur"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        slices,
+        [
+            ("load", 100_000.0, 200_000.0),
+            ("infer", 300_000.0, 500_000.0)
+        ]
+    );
+    assert!(
+        ev.iter()
+            .any(|e| e["ph"] == "M" && e["args"]["name"] == "jetmem: nano-resnet50")
+    );
+}
+
+#[test]
+fn json_export_and_output_file_not_overwritten() {
+    let t = traces::traces("export-json");
+    let dest = t.dir.join("out.json");
+    let args = |force: bool| {
+        let mut a = vec![
+            "export".into(),
+            t.cpu.clone().into_os_string(),
+            "--format".into(),
+            "json".into(),
+            "-o".into(),
+            dest.clone().into_os_string(),
+        ];
+        if force {
+            a.push("--force".into());
+        }
+        a
+    };
+    ok_stdout(&jetmem(args(false)));
+    let j: Value = serde_json::from_str(&std::fs::read_to_string(&dest).unwrap()).unwrap();
+    assert_eq!(j["samples"].as_array().unwrap().len() as u64, N);
+    assert_eq!(j["header"]["architecture"], "cpu-only");
+    let again = jetmem(args(false));
+    assert_eq!(again.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        err.contains("out.json") && err.contains("already exists"),
+        "{err}"
+    );
+    ok_stdout(&jetmem(args(true)));
+}
+
+#[test]
+fn plot_writes_an_svg_with_gpu_inside_system_memory() {
+    let t = traces::traces("plot");
+    let svg_path = t.dir.join("nano.svg");
+    ok_stdout(&jetmem([
+        "plot".as_ref(),
+        t.unified.as_os_str(),
+        "-o".as_ref(),
+        svg_path.as_os_str(),
+    ]));
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
+    for label in [
+        "system used (all DRAM)",
+        "GPU (subset of system)",
+        "pressure threshold (20 % available)",
+        "process tree RSS",
+    ] {
+        assert!(svg.contains(label), "legend {label} missing");
+    }
+    let many = t.dir.join("all.svg");
+    ok_stdout(&jetmem([
+        "plot".as_ref(),
+        t.unified.as_os_str(),
+        t.discrete.as_os_str(),
+        t.cpu.as_os_str(),
+        "-o".as_ref(),
+        many.as_os_str(),
+    ]));
+    let svg = std::fs::read_to_string(&many).unwrap();
+    for label in [
+        "nano-resnet50 (unified)",
+        "rtx4090-train (discrete)",
+        "laptop-cpu (cpu-only)",
+    ] {
+        assert!(svg.contains(label), "legend {label} missing");
+    }
+}

@@ -1,0 +1,47 @@
+//! Integration tests of the `jetmem` binary: one test binary, modules by command.
+
+mod export;
+mod info;
+mod monitor;
+mod record;
+mod report;
+mod traces;
+mod usage;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs the built `jetmem` with `args`, colour off.
+pub fn jetmem<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_jetmem"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+/// Stdout of a run that must succeed.
+pub fn ok_stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "jetmem failed: {:?}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// `report --format json` of one trace, parsed.
+pub fn report_json(path: &Path) -> serde_json::Value {
+    let out = jetmem([
+        "report".as_ref(),
+        path.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    serde_json::from_str(&ok_stdout(&out)).unwrap()
+}

@@ -1,0 +1,378 @@
+//! `jetmem report`: values computed from the fixture-based traces, JSON keys, snapshots.
+
+use serde_json::Value;
+
+use crate::traces::{self, MIB, N, UNIFIED, get, nano_meminfo, scaled};
+use crate::{jetmem, ok_stdout, report_json};
+
+fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[test]
+fn unified_report_splits_system_memory_into_gpu_and_the_rest() {
+    let t = traces::traces("report-unified");
+    let j = report_json(&t.unified);
+    let m = nano_meminfo();
+    let total = get(&m, "MemTotal");
+    let used_peak = total - (get(&m, "MemAvailable") - UNIFIED.avail_drop);
+    let gpu_peak = get(&m, "NvMapMemUsed") + UNIFIED.nvmap_growth;
+    assert_eq!(j["architecture"], "unified");
+    assert_eq!(u(&j["system"]["total_bytes"]), total);
+    assert_eq!(u(&j["system"]["used_peak_bytes"]), used_peak);
+    assert_eq!(j["system"]["used_definition"], "MemTotal - MemAvailable");
+    assert_eq!(
+        u(&j["system"]["available_min_bytes"]),
+        get(&m, "MemAvailable") - UNIFIED.avail_drop
+    );
+    assert_eq!(
+        u(&j["system"]["swap_used_peak_bytes"]),
+        get(&m, "SwapTotal") - get(&m, "SwapFree")
+    );
+    assert_eq!(j["system"]["swap_is_zram"], true);
+    assert_eq!(u(&j["gpu"]["used_peak_bytes"]), gpu_peak);
+    assert_eq!(j["gpu"]["source"], "meminfo-nvmap");
+    assert_eq!(j["gpu"]["reason"], Value::Null);
+    // The GPU is a subset: at the system peak, GPU + CPU/OS = system used, never more.
+    assert_eq!(
+        u(&j["gpu"]["used_at_system_peak_bytes"]) + u(&j["gpu"]["cpu_os_at_system_peak_bytes"]),
+        used_peak
+    );
+    assert_eq!(u(&j["total_peak_bytes"]), used_peak);
+    assert_eq!(u(&j["process"]["rss_peak_bytes"]), UNIFIED.rss_max);
+    assert_eq!(u(&j["process"]["processes_peak"]), 3);
+    assert_eq!(u(&j["process"]["pinned_peak_bytes"]), UNIFIED.pinned);
+    let alloc_peak = (0..N)
+        .filter(|i| i % 10 == 5)
+        .map(|i| scaled(200 * MIB, i))
+        .max();
+    assert_eq!(j["cuda"]["alloc_peak_bytes"].as_u64(), alloc_peak);
+    assert_eq!(
+        j["cuda"]["reserved_peak_bytes"].as_u64(),
+        alloc_peak.map(|a| a + 64 * MIB)
+    );
+    assert_eq!(u(&j["samples"]), N);
+    assert_eq!(j["duration_s"].as_f64(), Some(1.0));
+    assert_eq!(u(&j["dropped"]), 0);
+    assert_eq!(u(&j["skipped_bytes"]), 0);
+    assert_eq!(j["platform"]["l4t"], "32.7.1");
+    assert_eq!(j["platform"]["jetpack"], "4.6.1");
+    assert_eq!(j["platform"]["soc"], "tegra210");
+    assert_eq!(j["platform"]["model"], "NVIDIA Jetson Nano Developer Kit");
+    // Budget: 80 % of MemTotal, exceeded by this workload.
+    let budget = total / 5 * 4;
+    assert_eq!(u(&j["headroom"]["budget_bytes"]), budget);
+    assert_eq!(
+        j["headroom"]["min_bytes"].as_i64(),
+        Some(budget as i64 - used_peak as i64)
+    );
+    assert_eq!(j["headroom"]["exceeded"], true);
+    let events = j["pressure_events"].as_array().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["kind"], "pressure-entered");
+    assert_eq!(u(&events[0]["threshold_bytes"]), total / 5);
+    let phases = j["phases"].as_array().unwrap();
+    let names: Vec<&str> = phases
+        .iter()
+        .map(|p| p["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["load", "infer"]);
+    assert_eq!(phases[0]["duration_s"].as_f64(), Some(0.2));
+    assert_eq!(phases[1]["duration_s"].as_f64(), Some(0.5));
+    // `infer` (samples 30..80) contains the peak at sample 50; `load` ends before sample 30
+    // (its End mark is written ahead of that sample), so it peaks at sample 29.
+    assert_eq!(u(&phases[1]["system_used_peak_bytes"]), used_peak);
+    assert_eq!(
+        u(&phases[0]["gpu_used_peak_bytes"]),
+        get(&m, "NvMapMemUsed") + scaled(UNIFIED.nvmap_growth, 29)
+    );
+    let codes: Vec<&str> = j["advice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    for want in [
+        "pinned-on-unified",
+        "worker-processes",
+        "cuda-free-is-memfree",
+        "headroom-exceeded",
+        "zram-swap",
+    ] {
+        assert!(
+            codes.contains(&want),
+            "advice {want} missing from {codes:?}"
+        );
+    }
+    assert!(!codes.contains(&"damaged-trace"));
+    // Per-process peaks from the slow path: the root, then the two workers (at sample 50).
+    let top = j["process"]["top"].as_array().unwrap();
+    let worker_peak = (UNIFIED.rss_max - 20 * MIB) / 5 / 4096 * 4096;
+    assert_eq!(top.len(), 3);
+    assert_eq!(top[0]["pid"], 4242);
+    assert_eq!(top[0]["root"], true);
+    assert_eq!(
+        u(&top[0]["rss_peak_bytes"]),
+        UNIFIED.rss_max - 2 * worker_peak
+    );
+    assert_eq!(top[1]["name"], "pt_data_worker");
+    assert_eq!(u(&top[1]["rss_peak_bytes"]), worker_peak);
+    let worker_advice = j["advice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == "worker-processes")
+        .unwrap();
+    assert!(
+        worker_advice["message"]
+            .as_str()
+            .unwrap()
+            .contains("pt_data_worker (pid 4301) 46.0 MiB"),
+        "{worker_advice}"
+    );
+}
+
+#[test]
+fn contract_keys_are_present() {
+    let t = traces::traces("report-keys");
+    for path in [&t.unified, &t.discrete, &t.cpu, &t.damaged] {
+        let j = report_json(path);
+        for key in [
+            "format_version",
+            "label",
+            "architecture",
+            "platform",
+            "duration_s",
+            "samples",
+            "dropped",
+            "skipped_bytes",
+            "system",
+            "gpu",
+            "cuda",
+            "process",
+            "total_peak_bytes",
+            "pressure_events",
+            "phases",
+            "advice",
+        ] {
+            assert!(
+                j.get(key).is_some(),
+                "{}: key {key} missing",
+                path.display()
+            );
+        }
+        for key in ["model", "soc", "l4t", "jetpack", "cuda_device"] {
+            assert!(j["platform"].get(key).is_some(), "platform.{key} missing");
+        }
+        for key in [
+            "total_bytes",
+            "used_peak_bytes",
+            "used_definition",
+            "available_min_bytes",
+            "swap_used_peak_bytes",
+        ] {
+            assert!(j["system"].get(key).is_some(), "system.{key} missing");
+        }
+        for key in ["used_peak_bytes", "source", "reason"] {
+            assert!(j["gpu"].get(key).is_some(), "gpu.{key} missing");
+        }
+        for key in [
+            "alloc_peak_bytes",
+            "reserved_peak_bytes",
+            "device_used_peak_bytes",
+        ] {
+            assert!(j["cuda"].get(key).is_some(), "cuda.{key} missing");
+        }
+        for key in ["rss_peak_bytes", "processes_peak", "pinned_peak_bytes"] {
+            assert!(j["process"].get(key).is_some(), "process.{key} missing");
+        }
+        assert_eq!(j["format_version"], 1);
+    }
+}
+
+#[test]
+fn discrete_total_is_vram_plus_ram() {
+    let t = traces::traces("report-discrete");
+    let j = report_json(&t.discrete);
+    let ram_peak = traces::DISCRETE_RAM_BASE + traces::DISCRETE_RAM_GROWTH;
+    let vram_peak = traces::DISCRETE_VRAM_BASE + traces::DISCRETE_VRAM_GROWTH;
+    assert_eq!(j["architecture"], "discrete");
+    assert_eq!(u(&j["system"]["used_peak_bytes"]), ram_peak);
+    assert_eq!(u(&j["gpu"]["used_peak_bytes"]), vram_peak);
+    assert_eq!(j["gpu"]["source"], "cuda");
+    assert_eq!(u(&j["total_peak_bytes"]), ram_peak + vram_peak);
+    assert_eq!(
+        u(&j["total_peak"]["ram_bytes"]) + u(&j["total_peak"]["vram_bytes"]),
+        ram_peak + vram_peak
+    );
+    assert_eq!(u(&j["cuda"]["device_used_peak_bytes"]), vram_peak);
+    assert_eq!(j["platform"]["cuda_device"], "NVIDIA GeForce RTX 4090");
+    assert_eq!(j["platform"]["l4t"], Value::Null);
+    let text = ok_stdout(&jetmem(["report".as_ref(), t.discrete.as_os_str()]));
+    assert!(
+        text.contains("Total peak: 26.00 GiB = VRAM 17.00 GiB + RAM 9.00 GiB"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unified_without_root_says_the_gpu_share_is_unknown_and_why() {
+    let t = traces::traces("report-orin");
+    let j = report_json(&traces::orin_nonroot(&t.dir));
+    let m = traces::meminfo(&traces::fixture(
+        "orin-jp5-jp6-meminfo-RECONSTRUCTED/proc/meminfo",
+    ));
+    assert_eq!(j["architecture"], "unified");
+    assert_eq!(j["gpu"]["used_peak_bytes"], Value::Null);
+    assert_eq!(j["gpu"]["source"], Value::Null);
+    assert_eq!(j["gpu"]["reason"], "needs root: /sys/kernel/debug/nvmap");
+    assert_eq!(j["gpu"]["cpu_os_at_system_peak_bytes"], Value::Null);
+    assert_eq!(
+        u(&j["system"]["used_peak_bytes"]),
+        get(&m, "MemTotal") - get(&m, "MemAvailable") + 1024 * MIB
+    );
+    assert_eq!(j["platform"]["l4t"], "36.4.7");
+    assert_eq!(j["platform"]["jetpack"], "6.2.1");
+}
+
+#[test]
+fn cpu_only_has_no_gpu_and_says_why() {
+    let t = traces::traces("report-cpu");
+    let j = report_json(&t.cpu);
+    assert_eq!(j["architecture"], "cpu-only");
+    assert_eq!(j["gpu"]["used_peak_bytes"], Value::Null);
+    assert_eq!(j["gpu"]["source"], Value::Null);
+    assert_eq!(j["gpu"]["reason"], "no CUDA driver");
+    assert_eq!(u(&j["system"]["used_peak_bytes"]), 5 * 1024 * MIB);
+}
+
+#[test]
+fn damaged_trace_reports_what_decodes_and_how_much_was_skipped() {
+    let t = traces::traces("report-damaged");
+    let j = report_json(&t.damaged);
+    // Frame k ≥ 1 carries records [(k-1)*32, k*32); frame 2 is flipped, the last one cut.
+    let records = traces::unified_records(false);
+    let chunks: Vec<_> = records.chunks(32).collect();
+    let samples_in = |c: &[jetmem_core::record::Record]| {
+        c.iter()
+            .filter(|r| matches!(r, jetmem_core::record::Record::Sample(_)))
+            .count() as u64
+    };
+    let lost = samples_in(chunks[1]) + samples_in(chunks[chunks.len() - 1]);
+    assert_eq!(u(&j["samples"]), N - lost);
+    let frames = traces::frame_offsets(&t.damaged_bytes);
+    let frame2_len = frames[3] - frames[2];
+    let tail_len = t.damaged_bytes.len() - frames[frames.len() - 1];
+    assert_eq!(u(&j["skipped_bytes"]), (frame2_len + tail_len) as u64);
+    assert_eq!(u(&j["damage"]["truncated_tail_bytes"]), tail_len as u64);
+    assert_eq!(j["damage"]["clean_end"], false);
+    let codes: Vec<&str> = j["advice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"damaged-trace"));
+    let text = ok_stdout(&jetmem(["report".as_ref(), t.damaged.as_os_str()]));
+    assert!(
+        text.contains(&format!("Damage: {} bytes skipped", frame2_len + tail_len)),
+        "{text}"
+    );
+}
+
+#[test]
+fn several_traces_give_a_comparison_table() {
+    let t = traces::traces("report-compare");
+    let args = |fmt: &str| {
+        vec![
+            "report".into(),
+            t.unified.clone().into_os_string(),
+            t.discrete.clone().into_os_string(),
+            t.cpu.clone().into_os_string(),
+            "--format".into(),
+            fmt.into(),
+        ]
+    };
+    let csv = ok_stdout(&jetmem(args("csv")));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines[0].starts_with("label,architecture,system_total_mib,system_used_peak_mib"));
+    assert!(lines[1].starts_with("nano-resnet50,unified,"));
+    assert!(lines[2].starts_with("rtx4090-train,discrete,"));
+    assert!(lines[3].starts_with("laptop-cpu,cpu-only,"));
+    let j: Value = serde_json::from_str(&ok_stdout(&jetmem(args("json")))).unwrap();
+    assert_eq!(j["traces"].as_array().unwrap().len(), 3);
+    assert_eq!(j["traces"][1]["architecture"], "discrete");
+    insta::assert_snapshot!("compare_text", ok_stdout(&jetmem(args("text"))));
+    insta::assert_snapshot!("compare_markdown", ok_stdout(&jetmem(args("markdown"))));
+    insta::assert_snapshot!("compare_csv", csv);
+}
+
+#[test]
+fn snapshots_of_single_reports() {
+    let t = traces::traces("report-snapshots");
+    let run = |path: &std::path::Path, extra: &[&str]| {
+        let mut args: Vec<std::ffi::OsString> = vec!["report".into(), path.as_os_str().into()];
+        args.extend(extra.iter().map(Into::into));
+        ok_stdout(&jetmem(args))
+    };
+    insta::assert_snapshot!("unified_text", run(&t.unified, &["--phases"]));
+    insta::assert_snapshot!(
+        "unified_markdown",
+        run(&t.unified, &["--format", "markdown"])
+    );
+    insta::assert_snapshot!("unified_csv", run(&t.unified, &["--format", "csv"]));
+    insta::assert_snapshot!("discrete_text", run(&t.discrete, &[]));
+    insta::assert_snapshot!("cpu_text", run(&t.cpu, &[]));
+    insta::assert_snapshot!("damaged_text", run(&t.damaged, &[]));
+    let orin = traces::orin_nonroot(&t.dir);
+    insta::assert_snapshot!("orin_nonroot_text", run(&orin, &[]));
+}
+
+/// Every key path of a value (`gpu.source`, `phases[].label`), sorted and unique.
+fn key_paths(v: &Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                out.insert(path.clone());
+                key_paths(child, &path, out);
+            }
+        }
+        Value::Array(items) => {
+            for child in items {
+                key_paths(child, &format!("{prefix}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The JSON keys are a contract (docs/report-json.md): any rename shows up here.
+#[test]
+fn json_key_paths_are_stable() {
+    let t = traces::traces("report-key-paths");
+    let mut paths = std::collections::BTreeSet::new();
+    key_paths(&report_json(&t.unified), "", &mut paths);
+    let listed: Vec<String> = paths.into_iter().collect();
+    insta::assert_snapshot!("json_key_paths", listed.join("\n"));
+    // Each top-level key is documented.
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/report-json.md"
+    ))
+    .unwrap();
+    for p in &listed {
+        let leaf = p.rsplit(['.', ']']).next().unwrap_or(p);
+        assert!(
+            doc.contains(&format!("`{leaf}"))
+                || doc.contains(&format!("{leaf}`"))
+                || doc.contains(&format!("\"{leaf}\"")),
+            "{p} is not in docs/report-json.md"
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! Exit codes, errors that name the file, and the generated man page and completions.
+
+use crate::traces;
+use crate::{jetmem, ok_stdout};
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        vec!["report"],
+        vec!["record", "-i", "ten", "--", "true"],
+        vec!["record", "-i", "0s", "--", "true"],
+        vec!["export", "x.jetmem", "--format", "xml"],
+        vec!["frobnicate"],
+    ] {
+        let out = jetmem(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn errors_exit_1_and_name_the_file_and_cause() {
+    let dir = traces::scratch("usage-errors");
+    let missing = dir.join("missing.jetmem");
+    let out = jetmem(["report".as_ref(), missing.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("missing.jetmem") && err.contains("No such file"),
+        "{err}"
+    );
+
+    let trace = dir.join("never.jetmem");
+    let out = jetmem([
+        "record".as_ref(),
+        "--no-cuda".as_ref(),
+        "-o".as_ref(),
+        trace.as_os_str(),
+        "--".as_ref(),
+        "/nonexistent/program".as_ref(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/nonexistent/program") && err.contains("No such file"),
+        "{err}"
+    );
+    assert!(!trace.exists(), "an empty trace was left behind");
+
+    let not_trace = dir.join("notes.txt");
+    std::fs::write(&not_trace, "hello, this is not a trace").unwrap();
+    let out = jetmem(["report".as_ref(), not_trace.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("notes.txt") && err.contains("not a jetmem trace"),
+        "{err}"
+    );
+}
+
+#[test]
+fn man_page_and_completions_come_from_the_clap_definition() {
+    let man = ok_stdout(&jetmem(["man"]));
+    assert!(man.contains(".TH jetmem"), "{}", &man[..200.min(man.len())]);
+    assert!(man.contains("record"));
+    for shell in ["bash", "zsh", "fish"] {
+        let c = ok_stdout(&jetmem(["completions", shell]));
+        assert!(c.contains("jetmem") && c.contains("monitor"), "{shell}");
+    }
+    // Hidden from the help.
+    let help = ok_stdout(&jetmem(["--help"]));
+    assert!(!help.contains("completions") && help.contains("record"));
+}
