@@ -172,3 +172,57 @@ impl std::io::Read for Trickle<'_> {
         Ok(n)
     }
 }
+
+/// Encodes samples as jetmem's writer does: preamble, a header frame, then a new
+/// frame at least every 100 ms of sample time.
+pub fn encode_like_writer(h: &Header, samples: &[Sample]) -> (Vec<u8>, usize) {
+    const FRAME_NS: u64 = 100_000_000;
+    let mut out = preamble();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut fb = FrameBuilder::new(&mut buf, 0).unwrap();
+    fb.push_header(h).unwrap();
+    out.extend_from_slice(fb.finish());
+    let header_bytes = out.len();
+    let mut seq = 0;
+    let mut i = 0;
+    while i < samples.len() {
+        seq += 1;
+        let start = samples[i].t_ns;
+        let mut fb = FrameBuilder::new(&mut buf, seq).unwrap();
+        while i < samples.len() && samples[i].t_ns.wrapping_sub(start) < FRAME_NS {
+            fb.push_sample(&samples[i]).unwrap();
+            i += 1;
+        }
+        out.extend_from_slice(fb.finish());
+    }
+    (out, header_bytes)
+}
+
+/// Reads a capture CSV (`t_ns` then one column per counter key, empty = absent).
+pub fn read_capture_csv(text: &str) -> Vec<Sample> {
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(head[0], "t_ns");
+    let counters: Vec<Counter> = head[1..]
+        .iter()
+        .map(|k| {
+            *Counter::ALL
+                .iter()
+                .find(|c| c.key() == *k)
+                .unwrap_or_else(|| panic!("unknown counter column {k}"))
+        })
+        .collect();
+    lines
+        .map(|line| {
+            let mut cells = line.split(',');
+            let t_ns = cells.next().unwrap().parse().unwrap();
+            let mut c = Counters::new();
+            for (counter, cell) in counters.iter().zip(cells) {
+                if !cell.is_empty() {
+                    c.set(*counter, Some(cell.parse().unwrap()));
+                }
+            }
+            Sample { t_ns, counters: c }
+        })
+        .collect()
+}
