@@ -168,7 +168,8 @@ fn cpu_time_decode(path: &std::path::Path, records: u64) {
     );
 }
 
-/// Encoding one sample into a frame (delta form, as 9 of 10 samples are).
+/// Encoding the whole capture into one frame: one key sample, then deltas
+/// (9 of 10 samples are deltas with the writer's 100 ms frames).
 #[divan::bench]
 fn encode_sample(bencher: Bencher) {
     let cap = captured();
@@ -181,6 +182,20 @@ fn encode_sample(bencher: Bencher) {
             }
         }
         black_box(fb.finish().len())
+    });
+}
+
+/// Encoding one key sample (the first of every frame) into a fresh frame.
+#[divan::bench(sample_size = 1000)]
+fn encode_key_sample(bencher: Bencher) {
+    let cap = captured();
+    let mut buf = vec![0u8; 4096];
+    let mut i = 0;
+    bencher.bench_local(|| {
+        i = (i + 1) % cap.len();
+        let mut fb = FrameBuilder::new(&mut buf, 1).expect("frame");
+        fb.push_sample(black_box(&cap[i])).expect("fits");
+        black_box(fb.len())
     });
 }
 
