@@ -20,7 +20,13 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(feature = "std"), forbid(unsafe_code))]
 
+pub mod accounting;
+pub mod parse;
+pub mod platform;
 pub mod record;
 pub mod text;
 pub mod varint;
 pub mod wire;
+
+#[cfg(feature = "std")]
+pub mod sampler;

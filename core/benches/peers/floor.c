@@ -1,0 +1,93 @@
+// floorlib.c - C floor callable from Python via ctypes, for same-process ratios.
+// gcc -O2 -shared -fPIC -o floorlib.so floorlib.c
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+#include <stdio.h>
+static volatile long sink;
+static char buf[65536];
+static inline uint64_t now_ns(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000000000ull + t.tv_nsec; }
+// ns per call: pread(fd, buf, bufsz, 0) on an fd kept open
+double pread_ns(const char *path, long n, int bufsz) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  uint64_t a = now_ns();
+  for (long i = 0; i < n; i++) sink = pread(fd, buf, bufsz, 0);
+  uint64_t b = now_ns();
+  close(fd);
+  return (double)(b - a) / n;
+}
+// ns per call: open + read until EOF + close
+double orc_ns(const char *path, long n, int bufsz) {
+  uint64_t a = now_ns();
+  for (long i = 0; i < n; i++) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t r, t = 0;
+    while ((r = read(fd, buf + t, bufsz - t)) > 0) t += r;
+    close(fd);
+    sink = t;
+  }
+  return (double)(now_ns() - a) / n;
+}
+
+// One project-like sample, floor version: pread(/proc/meminfo) + parse 10 keys,
+// pread(/proc/<pid>/statm) + parse for every pid of the tree; fds kept open.
+#include <string.h>
+static const char *K[10] = {"MemTotal","MemFree","MemAvailable","Buffers","Cached","SwapTotal","SwapFree","Shmem","Slab","NvMapMemUsed"};
+static unsigned long long parse_u(const char **pp, const char *e) {
+  const char *p = *pp; unsigned long long v = 0;
+  while (p < e && *p == ' ') p++;
+  while (p < e && (unsigned)(*p - '0') < 10) v = v * 10 + (*p++ - '0');
+  *pp = p; return v;
+}
+double sample_ns(long n, const int *pids, int npids) {
+  int mfd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+  int fds[64]; char path[64];
+  for (int k = 0; k < npids && k < 64; k++) { snprintf(path, 64, "/proc/%d/statm", pids[k]); fds[k] = open(path, O_RDONLY | O_CLOEXEC); }
+  unsigned long long out[10], acc = 0;
+  uint64_t a = now_ns();
+  for (long i = 0; i < n; i++) {
+    ssize_t r = pread(mfd, buf, 4096, 0);
+    const char *p = buf, *e = buf + r;
+    while (p < e) {
+      const char *c = memchr(p, ':', e - p); if (!c) break;
+      size_t kl = c - p;
+      for (int k = 0; k < 10; k++) if (strlen(K[k]) == kl && !memcmp(K[k], p, kl)) { const char *q = c + 1; out[k] = parse_u(&q, e) << 10; break; }
+      const char *nl = memchr(c, '\n', e - c); if (!nl) break; p = nl + 1;
+    }
+    for (int k = 0; k < npids; k++) {
+      r = pread(fds[k], buf, 256, 0);
+      const char *q = buf; parse_u(&q, buf + r); acc += parse_u(&q, buf + r) * 4096;
+    }
+    sink = acc + out[2];
+  }
+  double ns = (double)(now_ns() - a) / n;
+  close(mfd); for (int k = 0; k < npids; k++) close(fds[k]);
+  return ns;
+}
+
+// Added for jetmem's sampler benchmark: the floor of a whole-system sample,
+// pread(/proc/meminfo) + the same 10-key parse + pread of one cgroup file + parse.
+double system_sample_ns(long n, const char *cgpath) {
+  int mfd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+  int cfd = cgpath ? open(cgpath, O_RDONLY | O_CLOEXEC) : -1;
+  unsigned long long out[10], acc = 0;
+  uint64_t a = now_ns();
+  for (long i = 0; i < n; i++) {
+    ssize_t r = pread(mfd, buf, 4096, 0);
+    const char *p = buf, *e = buf + r;
+    while (p < e) {
+      const char *c = memchr(p, ':', e - p); if (!c) break;
+      size_t kl = c - p;
+      for (int k = 0; k < 10; k++) if (strlen(K[k]) == kl && !memcmp(K[k], p, kl)) { const char *q = c + 1; out[k] = parse_u(&q, e) << 10; break; }
+      const char *nl = memchr(c, '\n', e - c); if (!nl) break; p = nl + 1;
+    }
+    if (cfd >= 0) { r = pread(cfd, buf, 64, 0); const char *q = buf; acc += parse_u(&q, buf + r); }
+    sink = acc + out[2];
+  }
+  double ns = (double)(now_ns() - a) / n;
+  close(mfd); if (cfd >= 0) close(cfd);
+  return ns;
+}

@@ -1,0 +1,38 @@
+//! `/proc/sys/kernel/osrelease` (`uname -r`).
+//!
+//! ```text
+//! 5.15.148-tegra
+//! ```
+
+use crate::record::KERNEL_LEN;
+use crate::text::from_utf8_lossy;
+use heapless::String;
+
+/// The kernel release without surrounding whitespace or NULs, cut to [`KERNEL_LEN`].
+pub fn parse_osrelease(bytes: &[u8]) -> String<KERNEL_LEN> {
+    let first = bytes
+        .split(|&b| b == b'\n' || b == 0)
+        .next()
+        .unwrap_or_default();
+    from_utf8_lossy(first.trim_ascii())
+}
+
+/// Whether the release names a Tegra kernel (`4.9.337-tegra`, `6.8.12-1021-tegra`).
+pub fn is_tegra_kernel(release: &str) -> bool {
+    release.contains("tegra")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims() {
+        assert_eq!(
+            parse_osrelease(b"5.15.148-tegra\n").as_str(),
+            "5.15.148-tegra"
+        );
+        assert!(is_tegra_kernel(&parse_osrelease(b"4.9.337-tegra")));
+        assert!(!is_tegra_kernel(&parse_osrelease(b"6.8.0-45-generic\n")));
+    }
+}

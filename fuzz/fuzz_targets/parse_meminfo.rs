@@ -1,0 +1,9 @@
+//! Fuzzes /proc/meminfo, keyed and cached-layout (which must agree).
+//! The body is shared with the no-panic proptest in `core/tests/parse_no_panic.rs`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    assert!(jetmem_core::parse::fuzz::meminfo(data));
+});
