@@ -9,6 +9,7 @@ use std::ops::Range;
 
 /// What one frame holds.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // test data, built a few hundred times
 pub enum Entry {
     Header(Header),
     Record(Record),
