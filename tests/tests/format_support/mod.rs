@@ -227,3 +227,18 @@ pub fn read_capture_csv(text: &str) -> Vec<Sample> {
         })
         .collect()
 }
+
+/// A frame around any payload bytes, with a correct length and CRC: what a
+/// buggy (not damaged) writer would produce.
+pub fn frame_around(payload: &[u8]) -> Vec<u8> {
+    const CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
+    let len = (payload.len() as u32).to_le_bytes();
+    let mut digest = CRC32C.digest();
+    digest.update(&len);
+    digest.update(payload);
+    let mut f = jetmem_core::wire::SYNC.to_vec();
+    f.extend_from_slice(&len);
+    f.extend_from_slice(&digest.finalize().to_le_bytes());
+    f.extend_from_slice(payload);
+    f
+}
