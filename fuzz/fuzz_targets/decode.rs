@@ -1,12 +1,14 @@
 //! Feeds arbitrary bytes to the streaming trace decoder, through both its
-//! item-by-item and its in-place paths, and with the preamble forced valid so
-//! the fuzzer spends its time on frames. Neither may panic, and both must agree.
+//! item-by-item and its in-place paths: as they are, after a valid preamble (so
+//! the fuzzer spends its time on frames), and as the payload of a frame with a
+//! correct CRC (so it reaches the record decoder, which random bytes behind a
+//! CRC almost never do). Nothing may panic, and both paths must agree.
 //!
 //! `cargo +nightly fuzz run decode` (from the repository root).
 #![no_main]
 
 use jetmem_core::wire::stream::TraceReader;
-use jetmem_core::wire::{PREAMBLE_LEN, write_preamble};
+use jetmem_core::wire::{PREAMBLE_LEN, SYNC, write_preamble};
 use libfuzzer_sys::fuzz_target;
 
 fn decode(bytes: &[u8]) {
@@ -35,4 +37,18 @@ fuzz_target!(|data: &[u8]| {
     let mut valid = pre.to_vec();
     valid.extend_from_slice(data);
     decode(&valid);
+
+    if !data.is_empty() {
+        const CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
+        let len = (data.len() as u32).to_le_bytes();
+        let mut digest = CRC32C.digest();
+        digest.update(&len);
+        digest.update(data);
+        let mut framed = pre.to_vec();
+        framed.extend_from_slice(&SYNC);
+        framed.extend_from_slice(&len);
+        framed.extend_from_slice(&digest.finalize().to_le_bytes());
+        framed.extend_from_slice(data);
+        decode(&framed);
+    }
 });

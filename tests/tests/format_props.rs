@@ -320,6 +320,30 @@ proptest! {
         }
     }
 
+    /// Frames whose CRC is right but whose payload is arbitrary (a writer bug,
+    /// or a CRC collision): the payload decoder must stop cleanly, and the
+    /// intact frames around it still decode.
+    #[test]
+    fn arbitrary_payloads_in_valid_frames_never_panic(
+        payloads in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..300), 1..4),
+        frames in frames(),
+    ) {
+        let t = trace(&frames);
+        let mut bytes = t.bytes.clone();
+        for p in &payloads {
+            bytes.extend_from_slice(&format_support::frame_around(p));
+        }
+        let (items, stats) = read_all(&bytes);
+        // Everything written before the arbitrary frames is there, in order.
+        let written = all_items(&frames);
+        prop_assert!(items.len() >= written.len());
+        prop_assert_eq!(&items[..written.len()], &written[..]);
+        prop_assert_eq!(stats.skipped_bytes, 0);
+        let (fast, fast_stats) = read_all_fast(&bytes);
+        prop_assert_eq!(fast, items);
+        prop_assert_eq!(fast_stats, stats);
+    }
+
     #[test]
     fn mutated_traces_never_panic_nor_invent_records(
         frames in frames(),

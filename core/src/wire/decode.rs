@@ -308,7 +308,15 @@ pub(super) fn get(buf: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
             return Ok(u64::from(b));
         }
         None => return Err(DecodeError::UnexpectedEnd),
-        Some(_) => {}
+        Some(&b0) => {
+            // Two bytes: most scaled deltas of a steady trace.
+            if let Some(&b1) = rest.get(1) {
+                if b1 < 0x80 {
+                    *pos += 2;
+                    return Ok(u64::from(b0 & 0x7f) | (u64::from(b1) << 7));
+                }
+            }
+        }
     }
     // Up to 8 bytes (56 bits) at once, without a branch per byte: find the
     // first byte without the continuation bit, mask the bytes after it off,

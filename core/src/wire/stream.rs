@@ -308,10 +308,11 @@ impl<R: Read> TraceReader<R> {
             if let Some((at, len, state)) = self.frame.take() {
                 let payload = self.buf.get(at..at + len).unwrap_or(&[]);
                 let mut cursor = Cursor::resume(payload, state);
+                let mut samples = 0u64;
                 while let Item::Record(Record::Sample(sample)) = &mut slot {
                     match cursor.next_record(sample) {
                         Ok(Some(Decoded::Sample)) => {
-                            self.stats.records += 1;
+                            samples += 1;
                             f(&slot);
                         }
                         Ok(Some(Decoded::Item(Item::Unknown { .. }))) => {
@@ -328,6 +329,7 @@ impl<R: Read> TraceReader<R> {
                         }
                     }
                 }
+                self.stats.records += samples;
             }
             if !self.next_frame()? {
                 if let Item::Record(Record::Sample(sample)) = slot {

@@ -9,6 +9,7 @@ use std::ops::Range;
 
 /// What one frame holds.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // test data, built a few hundred times
 pub enum Entry {
     Header(Header),
     Record(Record),
@@ -171,4 +172,73 @@ impl std::io::Read for Trickle<'_> {
         self.bytes = &self.bytes[n..];
         Ok(n)
     }
+}
+
+/// Encodes samples as jetmem's writer does: preamble, a header frame, then a new
+/// frame at least every 100 ms of sample time.
+pub fn encode_like_writer(h: &Header, samples: &[Sample]) -> (Vec<u8>, usize) {
+    const FRAME_NS: u64 = 100_000_000;
+    let mut out = preamble();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut fb = FrameBuilder::new(&mut buf, 0).unwrap();
+    fb.push_header(h).unwrap();
+    out.extend_from_slice(fb.finish());
+    let header_bytes = out.len();
+    let mut seq = 0;
+    let mut i = 0;
+    while i < samples.len() {
+        seq += 1;
+        let start = samples[i].t_ns;
+        let mut fb = FrameBuilder::new(&mut buf, seq).unwrap();
+        while i < samples.len() && samples[i].t_ns.wrapping_sub(start) < FRAME_NS {
+            fb.push_sample(&samples[i]).unwrap();
+            i += 1;
+        }
+        out.extend_from_slice(fb.finish());
+    }
+    (out, header_bytes)
+}
+
+/// Reads a capture CSV (`t_ns` then one column per counter key, empty = absent).
+pub fn read_capture_csv(text: &str) -> Vec<Sample> {
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(head[0], "t_ns");
+    let counters: Vec<Counter> = head[1..]
+        .iter()
+        .map(|k| {
+            *Counter::ALL
+                .iter()
+                .find(|c| c.key() == *k)
+                .unwrap_or_else(|| panic!("unknown counter column {k}"))
+        })
+        .collect();
+    lines
+        .map(|line| {
+            let mut cells = line.split(',');
+            let t_ns = cells.next().unwrap().parse().unwrap();
+            let mut c = Counters::new();
+            for (counter, cell) in counters.iter().zip(cells) {
+                if !cell.is_empty() {
+                    c.set(*counter, Some(cell.parse().unwrap()));
+                }
+            }
+            Sample { t_ns, counters: c }
+        })
+        .collect()
+}
+
+/// A frame around any payload bytes, with a correct length and CRC: what a
+/// buggy (not damaged) writer would produce.
+pub fn frame_around(payload: &[u8]) -> Vec<u8> {
+    const CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
+    let len = (payload.len() as u32).to_le_bytes();
+    let mut digest = CRC32C.digest();
+    digest.update(&len);
+    digest.update(payload);
+    let mut f = jetmem_core::wire::SYNC.to_vec();
+    f.extend_from_slice(&len);
+    f.extend_from_slice(&digest.finalize().to_le_bytes());
+    f.extend_from_slice(payload);
+    f
 }
