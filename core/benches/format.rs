@@ -79,7 +79,7 @@ fn long_trace_file() -> &'static (std::path::PathBuf, u64) {
         // Warm the page cache and count the records once.
         let mut n = 0u64;
         let mut r = TraceReader::new(std::fs::File::open(&path).expect("open")).expect("trace");
-        TraceReader::for_each(&mut r, |_| n += 1).expect("decode");
+        TraceReader::for_each_item(&mut r, |_| n += 1).expect("decode");
         (path, n)
     })
 }
@@ -150,7 +150,7 @@ fn cpu_time_decode(path: &std::path::Path, records: u64) {
             let t0 = thread_cpu_ns();
             let mut r = TraceReader::new(std::fs::File::open(path).expect("open")).expect("trace");
             let mut sum = 0u64;
-            TraceReader::for_each(&mut r, |item| {
+            TraceReader::for_each_item(&mut r, |item| {
                 if let jetmem_core::wire::Item::Record(Record::Sample(s)) = item {
                     sum = sum.wrapping_add(s.t_ns);
                 }
@@ -207,7 +207,7 @@ fn decode_file(bencher: Bencher) {
         let f = std::fs::File::open(path).expect("open");
         let mut r = TraceReader::new(f).expect("trace");
         let mut sum = 0u64;
-        TraceReader::for_each(&mut r, |item| {
+        TraceReader::for_each_item(&mut r, |item| {
             if let jetmem_core::wire::Item::Record(Record::Sample(s)) = item {
                 sum = sum.wrapping_add(s.t_ns);
             }

@@ -71,7 +71,7 @@ pub fn read(path: &Path, mut visit: impl FnMut(&Header, &Item)) -> Result<Decode
     let mut header: Option<Header> = None;
     let mut before_header = 0u64;
     // The inherent streaming `for_each`, not `Iterator::for_each`.
-    TraceReader::for_each(&mut reader, |item| match (item, &header) {
+    TraceReader::for_each_item(&mut reader, |item| match (item, &header) {
         (Item::Header(h), None) => {
             header = Some(h.clone());
             visit(h, item);

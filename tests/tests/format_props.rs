@@ -316,7 +316,7 @@ proptest! {
             prop_assert!(s.skipped_bytes <= bytes.len() as u64);
         }
         if let Ok(mut r) = TraceReader::new(&input[..]) {
-            TraceReader::for_each(&mut r, |_| {}).unwrap();
+            TraceReader::for_each_item(&mut r, |_| {}).unwrap();
         }
     }
 
@@ -366,7 +366,7 @@ proptest! {
         prop_assert!(slow.skipped_bytes <= bytes.len() as u64);
         let mut r = TraceReader::new(&bytes[..]).unwrap();
         let mut bad = None;
-        TraceReader::for_each(&mut r, |item| {
+        TraceReader::for_each_item(&mut r, |item| {
             if bad.is_none() && !written.contains(item) {
                 bad = Some(item.clone());
             }

@@ -297,12 +297,8 @@ impl<R: Read> TraceReader<R> {
     /// Calls `f` with every item by reference until the input ends. Faster than
     /// [`Self::next_item`] for large traces: samples are decoded in place and
     /// never copied.
-    ///
-    /// `TraceReader` is also an [`Iterator`], whose `for_each` takes the reader
-    /// by value and wins method resolution on a value receiver: call this one as
-    /// `TraceReader::for_each(&mut reader, f)` or `reader.by_ref()`-free on a
-    /// `&mut TraceReader`.
-    pub fn for_each(&mut self, mut f: impl FnMut(&Item)) -> io::Result<()> {
+    /// (Named apart from [`Iterator::for_each`], which would consume the reader.)
+    pub fn for_each_item(&mut self, mut f: impl FnMut(&Item)) -> io::Result<()> {
         let mut slot = Item::Record(Record::Sample(self.sample));
         loop {
             if let Some((at, len, state)) = self.frame.take() {

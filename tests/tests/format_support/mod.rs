@@ -154,7 +154,7 @@ pub fn read_from(input: impl std::io::Read) -> (Vec<Item>, DecodeStats) {
 pub fn read_all_fast(bytes: &[u8]) -> (Vec<Item>, DecodeStats) {
     let mut r = TraceReader::new(bytes).unwrap();
     let mut items = Vec::new();
-    TraceReader::for_each(&mut r, |i| items.push(i.clone())).unwrap();
+    TraceReader::for_each_item(&mut r, |i| items.push(i.clone())).unwrap();
     (items, r.stats())
 }
 
