@@ -39,6 +39,8 @@ pub struct Report {
     pub exit_code: Option<i32>,
     pub system: System,
     pub gpu: Gpu,
+    /// `null` in JSON when the trace has no CUDA figure at all (the report-json contract).
+    #[serde(serialize_with = "cuda_or_null")]
     pub cuda: Cuda,
     pub process: Process,
     pub total_peak_bytes: Option<u64>,
@@ -94,6 +96,24 @@ pub struct Gpu {
     pub used_at_system_peak_bytes: Option<u64>,
     pub cpu_os_at_system_peak_bytes: Option<u64>,
     pub sources_disagree: bool,
+}
+
+impl Cuda {
+    /// Whether the trace holds any CUDA figure.
+    pub fn is_empty(&self) -> bool {
+        self.alloc_peak_bytes.is_none()
+            && self.reserved_peak_bytes.is_none()
+            && self.device_used_peak_bytes.is_none()
+            && self.device_free_min_bytes.is_none()
+    }
+}
+
+fn cuda_or_null<S: serde::Serializer>(cuda: &Cuda, s: S) -> Result<S::Ok, S::Error> {
+    if cuda.is_empty() {
+        s.serialize_none()
+    } else {
+        s.serialize_some(cuda)
+    }
 }
 
 /// CUDA figures: the framework allocator's, and the device's (`cuMemGetInfo`).
