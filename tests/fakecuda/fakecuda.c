@@ -1,0 +1,284 @@
+/*
+ * A fake CUDA driver library (libcuda.so.1) for testing jetmem's GPU path on
+ * machines without a GPU. It exports the driver-API entry points jetmem uses,
+ * with the real signatures and error codes, and answers from environment
+ * knobs that are re-read on every cuInit() call:
+ *
+ *   FAKECUDA_NO_DEVICE=1     cuInit returns 100 (CUDA_ERROR_NO_DEVICE)
+ *   FAKECUDA_INTEGRATED=1    CU_DEVICE_ATTRIBUTE_INTEGRATED (18) is 1 (Jetson)
+ *   FAKECUDA_NAME=<text>     device name        (default "FakeCUDA Device")
+ *   FAKECUDA_FREE=<bytes>    cuMemGetInfo free  (default 6442450944 = 6 GiB)
+ *   FAKECUDA_TOTAL=<bytes>   total memory       (default 8589934592 = 8 GiB)
+ *   FAKECUDA_DRIVER_VERSION=<n>  cuDriverGetVersion (default 12020)
+ *
+ * A knob that does not parse (or FREE > TOTAL) makes cuInit fail with
+ * CUDA_ERROR_INVALID_VALUE and say why on stderr, so a typo in a test cannot
+ * silently fall back to the defaults.
+ *
+ * Like the real driver: every call except cuDriverGetVersion, cuGetErrorString
+ * and cuGetErrorName needs a successful cuInit first (else 3,
+ * CUDA_ERROR_NOT_INITIALIZED); there is one device, ordinal 0 (else 101,
+ * CUDA_ERROR_INVALID_DEVICE); cuMemGetInfo needs a current context (else 201,
+ * CUDA_ERROR_INVALID_CONTEXT).
+ *
+ * Build: gcc -shared -fPIC -Wl,-soname,libcuda.so.1 -o libcuda.so.1 fakecuda.c
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int CUresult;
+typedef int CUdevice;
+typedef struct CUctx_st *CUcontext;
+
+enum {
+    CUDA_SUCCESS = 0,
+    CUDA_ERROR_INVALID_VALUE = 1,
+    CUDA_ERROR_NOT_INITIALIZED = 3,
+    CUDA_ERROR_NO_DEVICE = 100,
+    CUDA_ERROR_INVALID_DEVICE = 101,
+    CUDA_ERROR_INVALID_CONTEXT = 201,
+    CUDA_ERROR_UNKNOWN = 999,
+};
+
+enum { CU_DEVICE_ATTRIBUTE_INTEGRATED = 18 };
+
+struct CUctx_st {
+    int primary_refs;
+};
+
+static struct CUctx_st primary_ctx;
+static CUcontext current_ctx;
+static int initialised;
+static int integrated;
+static int driver_version = 12020;
+static char device_name[256] = "FakeCUDA Device";
+static size_t mem_free = 6442450944ULL;
+static size_t mem_total = 8589934592ULL;
+
+/* Reads an unsigned decimal knob; returns 0 on success (or when unset). */
+static int knob_u64(const char *name, unsigned long long *out)
+{
+    const char *text = getenv(name);
+    if (text == NULL)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || text[0] == '-') {
+        fprintf(stderr, "fakecuda: %s=%s is not an unsigned decimal number\n", name, text);
+        return -1;
+    }
+    *out = value;
+    return 0;
+}
+
+static int knob_flag(const char *name)
+{
+    const char *text = getenv(name);
+    return text != NULL && strcmp(text, "1") == 0;
+}
+
+static CUresult read_knobs(void)
+{
+    unsigned long long free_b = 6442450944ULL, total_b = 8589934592ULL, version = 12020;
+    if (knob_u64("FAKECUDA_FREE", &free_b) != 0 || knob_u64("FAKECUDA_TOTAL", &total_b) != 0 ||
+        knob_u64("FAKECUDA_DRIVER_VERSION", &version) != 0)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (free_b > total_b) {
+        fprintf(stderr, "fakecuda: FAKECUDA_FREE (%llu) exceeds FAKECUDA_TOTAL (%llu)\n", free_b,
+                total_b);
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    const char *name = getenv("FAKECUDA_NAME");
+    snprintf(device_name, sizeof device_name, "%s", name != NULL ? name : "FakeCUDA Device");
+    integrated = knob_flag("FAKECUDA_INTEGRATED");
+    mem_free = (size_t)free_b;
+    mem_total = (size_t)total_b;
+    driver_version = (int)version;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuInit(unsigned int flags)
+{
+    initialised = 0;
+    if (flags != 0)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (knob_flag("FAKECUDA_NO_DEVICE"))
+        return CUDA_ERROR_NO_DEVICE;
+    CUresult rc = read_knobs();
+    if (rc == CUDA_SUCCESS)
+        initialised = 1;
+    return rc;
+}
+
+CUresult cuDriverGetVersion(int *version)
+{
+    if (version == NULL)
+        return CUDA_ERROR_INVALID_VALUE;
+    *version = driver_version;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetCount(int *count)
+{
+    if (!initialised)
+        return CUDA_ERROR_NOT_INITIALIZED;
+    if (count == NULL)
+        return CUDA_ERROR_INVALID_VALUE;
+    *count = 1;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGet(CUdevice *device, int ordinal)
+{
+    if (!initialised)
+        return CUDA_ERROR_NOT_INITIALIZED;
+    if (device == NULL)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (ordinal != 0)
+        return CUDA_ERROR_INVALID_DEVICE;
+    *device = 0;
+    return CUDA_SUCCESS;
+}
+
+static CUresult check_device(CUdevice dev)
+{
+    if (!initialised)
+        return CUDA_ERROR_NOT_INITIALIZED;
+    return dev == 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_DEVICE;
+}
+
+CUresult cuDeviceGetName(char *name, int len, CUdevice dev)
+{
+    CUresult rc = check_device(dev);
+    if (rc != CUDA_SUCCESS)
+        return rc;
+    if (name == NULL || len <= 0)
+        return CUDA_ERROR_INVALID_VALUE;
+    snprintf(name, (size_t)len, "%s", device_name);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetAttribute(int *value, int attribute, CUdevice dev)
+{
+    CUresult rc = check_device(dev);
+    if (rc != CUDA_SUCCESS)
+        return rc;
+    if (value == NULL || attribute != CU_DEVICE_ATTRIBUTE_INTEGRATED)
+        return CUDA_ERROR_INVALID_VALUE;
+    *value = integrated;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
+{
+    CUresult rc = check_device(dev);
+    if (rc != CUDA_SUCCESS)
+        return rc;
+    if (bytes == NULL)
+        return CUDA_ERROR_INVALID_VALUE;
+    *bytes = mem_total;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDevicePrimaryCtxRetain(CUcontext *ctx, CUdevice dev)
+{
+    CUresult rc = check_device(dev);
+    if (rc != CUDA_SUCCESS)
+        return rc;
+    if (ctx == NULL)
+        return CUDA_ERROR_INVALID_VALUE;
+    primary_ctx.primary_refs++;
+    *ctx = &primary_ctx;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev)
+{
+    CUresult rc = check_device(dev);
+    if (rc != CUDA_SUCCESS)
+        return rc;
+    if (primary_ctx.primary_refs <= 0)
+        return CUDA_ERROR_INVALID_CONTEXT;
+    primary_ctx.primary_refs--;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuCtxSetCurrent(CUcontext ctx)
+{
+    if (!initialised)
+        return CUDA_ERROR_NOT_INITIALIZED;
+    if (ctx != NULL && ctx != &primary_ctx)
+        return CUDA_ERROR_INVALID_CONTEXT;
+    current_ctx = ctx;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuCtxGetCurrent(CUcontext *ctx)
+{
+    if (!initialised)
+        return CUDA_ERROR_NOT_INITIALIZED;
+    if (ctx == NULL)
+        return CUDA_ERROR_INVALID_VALUE;
+    *ctx = current_ctx;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes)
+{
+    if (!initialised)
+        return CUDA_ERROR_NOT_INITIALIZED;
+    if (current_ctx == NULL || primary_ctx.primary_refs <= 0)
+        return CUDA_ERROR_INVALID_CONTEXT;
+    if (free_bytes == NULL || total_bytes == NULL)
+        return CUDA_ERROR_INVALID_VALUE;
+    *free_bytes = mem_free;
+    *total_bytes = mem_total;
+    return CUDA_SUCCESS;
+}
+
+struct error_text {
+    CUresult code;
+    const char *name;
+    const char *text;
+};
+
+/* Names and texts as the real driver reports them. */
+static const struct error_text errors[] = {
+    {CUDA_SUCCESS, "CUDA_SUCCESS", "no error"},
+    {CUDA_ERROR_INVALID_VALUE, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
+    {CUDA_ERROR_NOT_INITIALIZED, "CUDA_ERROR_NOT_INITIALIZED", "initialization error"},
+    {CUDA_ERROR_NO_DEVICE, "CUDA_ERROR_NO_DEVICE", "no CUDA-capable device is detected"},
+    {CUDA_ERROR_INVALID_DEVICE, "CUDA_ERROR_INVALID_DEVICE", "invalid device ordinal"},
+    {CUDA_ERROR_INVALID_CONTEXT, "CUDA_ERROR_INVALID_CONTEXT", "invalid device context"},
+    {CUDA_ERROR_UNKNOWN, "CUDA_ERROR_UNKNOWN", "unknown error"},
+};
+
+static const struct error_text *find_error(CUresult code)
+{
+    for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++)
+        if (errors[i].code == code)
+            return &errors[i];
+    return NULL;
+}
+
+CUresult cuGetErrorString(CUresult code, const char **text)
+{
+    if (text == NULL)
+        return CUDA_ERROR_INVALID_VALUE;
+    const struct error_text *e = find_error(code);
+    *text = e != NULL ? e->text : NULL;
+    return e != NULL ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+CUresult cuGetErrorName(CUresult code, const char **name)
+{
+    if (name == NULL)
+        return CUDA_ERROR_INVALID_VALUE;
+    const struct error_text *e = find_error(code);
+    *name = e != NULL ? e->name : NULL;
+    return e != NULL ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
