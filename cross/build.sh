@@ -33,7 +33,9 @@ generate_cli_assets() {
     cargo build --locked -p jetmem
     rm -rf "$ASSETS/man" "$ASSETS/completions"
     mkdir -p "$ASSETS/man" "$ASSETS/completions"
-    if ! "$HOST_JETMEM" --help 2>&1 | grep -q '^Usage:'; then
+    local help
+    help=$("$HOST_JETMEM" --help 2>&1 || true)
+    if ! grep -q '^Usage:' <<<"$help"; then
         CLI_ASSETS=no
         skipped "man page and shell completions (and so the full .deb)" \
             "the jetmem CLI is still a stub ('jetmem --help' prints no usage); remove this tolerance in cross/build.sh once the CLI lands"
@@ -79,7 +81,7 @@ build_deb() {
 
 # Asserts the control fields and the exact list of regular files.
 inspect_deb() {
-    local info files expected
+    local info listing files expected
     info=$(dpkg-deb -I "$DEB")
     echo "$info"
     grep -qx ' Package: jetmem' <<<"$info"
@@ -88,16 +90,16 @@ inspect_deb() {
         echo "Depends must be exactly 'libc6 (>= 2.31)' (JetPack 5 has glibc 2.31)" >&2
         return 1
     }
-    dpkg-deb -c "$DEB"
-    files=$(dpkg-deb -c "$DEB" | awk '$1 ~ /^-/ { print $NF }' |
-        grep -v '^./usr/share/doc/jetmem/' | sort)
+    listing=$(dpkg-deb -c "$DEB")
+    echo "$listing"
+    files=$(awk '$1 ~ /^-/ { print $NF }' <<<"$listing" | grep -v '^./usr/share/doc/jetmem/' | sort)
     expected=("${ALWAYS_PATHS[@]}")
     [ "$DEB_KIND" = full ] && expected+=("${FULL_ONLY_PATHS[@]}")
     if ! diff <(printf '%s\n' "${expected[@]}" | sort) <(echo "$files"); then
         echo "the .deb's files differ from the expected list (< expected, > packaged)" >&2
         return 1
     fi
-    dpkg-deb -c "$DEB" | grep -Eq '^-rwxr-xr-x .* \./usr/bin/jetmem$' || {
+    grep -Eq '^-rwxr-xr-x .* \./usr/bin/jetmem$' <<<"$listing" || {
         echo "/usr/bin/jetmem is not mode 755 in the .deb" >&2
         return 1
     }

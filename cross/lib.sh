@@ -48,7 +48,7 @@ as_root() {
 ensure_apt() {
     local missing=() p
     for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+        [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = "install ok installed" ] ||
             missing+=("$p")
     done
     if [ ${#missing[@]} -eq 0 ]; then
