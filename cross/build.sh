@@ -26,6 +26,10 @@ zigbuild_release() {
     ls -l "$REL/jetmem" "$REL/libjetmem.so"
 }
 
+must_match() { # FILE REGEX
+    grep -Eq "$2" "$1" || { echo "$1 does not look right (no line matching '$2')" >&2; return 1; }
+}
+
 # The man page and completions come from the CLI itself (hidden commands
 # `jetmem man` and `jetmem completions <shell>`), run from the x86-64 build.
 # Sets CLI_ASSETS=yes when they were generated, no when the CLI lacks them.
@@ -42,14 +46,14 @@ generate_cli_assets() {
         return
     fi
     "$HOST_JETMEM" man >"$ASSETS/man/jetmem.1"
-    grep -q '^\.TH' "$ASSETS/man/jetmem.1" || { echo "'jetmem man' wrote no roff page" >&2; return 1; }
-    gzip -9nf "$ASSETS/man/jetmem.1"
     "$HOST_JETMEM" completions bash >"$ASSETS/completions/jetmem.bash"
     "$HOST_JETMEM" completions zsh >"$ASSETS/completions/_jetmem"
     "$HOST_JETMEM" completions fish >"$ASSETS/completions/jetmem.fish"
-    grep -q 'complete' "$ASSETS/completions/jetmem.bash"
-    grep -q '^#compdef jetmem' "$ASSETS/completions/_jetmem"
-    grep -q '^complete -c jetmem' "$ASSETS/completions/jetmem.fish"
+    must_match "$ASSETS/man/jetmem.1" '^\.TH jetmem 1'
+    must_match "$ASSETS/completions/jetmem.bash" '^ *complete -F _jetmem .*jetmem$'
+    must_match "$ASSETS/completions/_jetmem" '^#compdef jetmem'
+    must_match "$ASSETS/completions/jetmem.fish" '^complete -c jetmem'
+    gzip -9nf "$ASSETS/man/jetmem.1"
     CLI_ASSETS=yes
     ls -l "$ASSETS/man" "$ASSETS/completions"
 }
