@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the fake libcuda.so.1 for x86-64 and aarch64 and checks each build
+# with test_fakecuda (the aarch64 one under qemu-aarch64).
+#   tests/fakecuda/build.sh [OUT_DIR]     default OUT_DIR: target/fakecuda
+# Leaves OUT_DIR/x86_64/libcuda.so.1 and OUT_DIR/aarch64/libcuda.so.1.
+# Point tests at one with JETMEM_FAKECUDA_DIR=OUT_DIR/<arch>.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=$(realpath -m "${1:-target/fakecuda}")
+cflags=(-std=c11 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror)
+
+build_one() { # arch cc run-prefix...
+    local arch=$1 cc=$2
+    shift 2
+    mkdir -p "$out/$arch"
+    "$cc" "${cflags[@]}" -shared -fPIC -Wl,-soname,libcuda.so.1 \
+        -o "$out/$arch/libcuda.so.1" "$here/fakecuda.c"
+    "$cc" "${cflags[@]}" -o "$out/$arch/test_fakecuda" "$here/test_fakecuda.c" -ldl
+    "$@" "$out/$arch/test_fakecuda" "$out/$arch/libcuda.so.1"
+}
+
+build_one x86_64 "${CC:-gcc}"
+if command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-aarch64 >/dev/null; then
+    build_one aarch64 aarch64-linux-gnu-gcc qemu-aarch64 -L /usr/aarch64-linux-gnu
+else
+    echo "fakecuda: aarch64-linux-gnu-gcc or qemu-aarch64 missing; aarch64 build skipped" >&2
+    exit 1
+fi
