@@ -5,6 +5,7 @@
 # Tool versions that were tried on the project machine (docs: toolchain-notes).
 CARGO_ZIGBUILD_VERSION=0.24.1
 CARGO_DEB_VERSION=3.8.0
+CBINDGEN_VERSION=0.29.4
 ZIGLANG_VERSION=0.17.1
 CROSS_APT_PACKAGES=(gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
     binutils-aarch64-linux-gnu qemu-user)

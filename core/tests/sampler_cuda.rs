@@ -32,7 +32,17 @@ fn fake_dir() -> PathBuf {
 /// Runs `probe_in_child` in a child process with the fake libcuda and `env`.
 fn probe(env: &[(&str, &str)]) -> String {
     let dir = fake_dir();
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    // Without binfmt_misc (aarch64 under qemu in CI), JETMEM_TEST_RUNNER runs the binary.
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = match std::env::var("JETMEM_TEST_RUNNER") {
+        Ok(runner) if !runner.trim().is_empty() => {
+            let mut words = runner.split_whitespace();
+            let mut c = Command::new(words.next().unwrap_or("env"));
+            c.args(words).arg(&exe);
+            c
+        }
+        _ => Command::new(&exe),
+    };
     cmd.args([
         "--ignored",
         "--exact",

@@ -62,7 +62,7 @@ fn monitor_logs_csv_with_units_and_flags_pressure() {
 
 #[test]
 fn ctrl_c_prints_the_peak_summary() {
-    let child = Command::new(env!("CARGO_BIN_EXE_jetmem"))
+    let child = crate::jetmem_command()
         .args(["monitor", "-i", "50ms"])
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())

@@ -10,7 +10,7 @@ use crate::traces::{MIB, scratch};
 use crate::{jetmem, ok_stdout, report_json};
 
 fn record_cmd(out: &std::path::Path, extra: &[&str], cmd: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_jetmem"));
+    let mut c = crate::jetmem_command();
     c.env("NO_COLOR", "1")
         .arg("record")
         .arg("-o")
@@ -229,7 +229,7 @@ fn pid_mode_ends_with_the_process_and_default_name_comes_from_command_and_time()
     assert_eq!(j["exit_code"], Value::Null, "jetmem did not start it");
 
     // No -o: `<program>-<UTC time>.jetmem` in the current directory.
-    let status = Command::new(env!("CARGO_BIN_EXE_jetmem"))
+    let status = crate::jetmem_command()
         .current_dir(&dir)
         .args(["record", "--no-report", "--no-cuda", "--", "/bin/true"])
         .status()
@@ -299,7 +299,7 @@ fn recording_a_recorded_nano_root_reports_gpu_as_a_subset() {
 fn no_command_records_the_system_until_interrupted() {
     let dir = scratch("record-nocommand");
     let trace = dir.join("sys.jetmem");
-    let child = Command::new(env!("CARGO_BIN_EXE_jetmem"))
+    let child = crate::jetmem_command()
         .args(["record", "--no-report", "--no-cuda", "-o"])
         .arg(&trace)
         .stderr(Stdio::piped())
