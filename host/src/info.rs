@@ -11,7 +11,7 @@ use crate::args::InfoArgs;
 use crate::config::write_stdout;
 use crate::error::CliError;
 use crate::figures::{Figures, USED_DEFINITION, figures};
-use crate::report::model::REPORT_FORMAT_VERSION;
+use crate::report::model::{PlatformInfo, REPORT_FORMAT_VERSION, non_empty};
 use crate::sampler::{Snapshot, SourceState, snapshot};
 use crate::units::{bytes, opt_bytes};
 
@@ -21,22 +21,11 @@ pub struct Info {
     pub format_version: u32,
     pub architecture: &'static str,
     pub evidence: Vec<&'static str>,
-    pub platform: InfoPlatform,
+    pub platform: PlatformInfo,
     pub system: InfoSystem,
     pub gpu: InfoGpu,
     pub cuda: InfoCuda,
     pub sources: Vec<InfoSource>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct InfoPlatform {
-    pub model: Option<String>,
-    pub soc: Option<String>,
-    pub l4t: Option<String>,
-    pub jetpack: Option<String>,
-    pub cuda_device: Option<String>,
-    pub kernel: Option<String>,
-    pub page_size: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -87,10 +76,6 @@ const EVIDENCE: &[(u16, &str)] = &[
     (Evidence::MEMINFO_NVMAP, "meminfo-nvmap"),
 ];
 
-fn non_empty(s: &str) -> Option<String> {
-    (!s.is_empty()).then(|| s.to_owned())
-}
-
 /// Builds the info model of a snapshot.
 pub fn model(s: &Snapshot) -> Info {
     let p: &Platform = &s.platform;
@@ -104,17 +89,7 @@ pub fn model(s: &Snapshot) -> Info {
             .filter(|(bit, _)| p.evidence.has(*bit))
             .map(|(_, n)| *n)
             .collect(),
-        platform: InfoPlatform {
-            model: non_empty(&p.model),
-            soc: non_empty(&p.soc),
-            l4t: p
-                .l4t
-                .map(|l| format!("{}.{}.{}", l.release, l.revision, l.minor)),
-            jetpack: non_empty(&p.jetpack),
-            cuda_device: non_empty(&p.cuda_device),
-            kernel: non_empty(&p.kernel),
-            page_size: (p.page_size != 0).then_some(p.page_size),
-        },
+        platform: PlatformInfo::from(p),
         system: InfoSystem {
             total_bytes: f.total,
             used_bytes: f.used,

@@ -63,6 +63,23 @@ pub struct PlatformInfo {
     pub page_size: Option<u32>,
 }
 
+impl From<&jetmem_core::record::Platform> for PlatformInfo {
+    /// The JSON form: `l4t` as release.revision.minor, empty strings as `null`.
+    fn from(p: &jetmem_core::record::Platform) -> Self {
+        PlatformInfo {
+            model: non_empty(&p.model),
+            soc: non_empty(&p.soc),
+            l4t: p
+                .l4t
+                .map(|l| format!("{}.{}.{}", l.release, l.revision, l.minor)),
+            jetpack: non_empty(&p.jetpack),
+            cuda_device: non_empty(&p.cuda_device),
+            kernel: non_empty(&p.kernel),
+            page_size: (p.page_size != 0).then_some(p.page_size),
+        }
+    }
+}
+
 /// How much of the file could not be decoded.
 #[derive(Debug, Clone, Serialize)]
 pub struct Damage {
@@ -480,17 +497,7 @@ impl Analyzer {
             label,
             command: h.command.to_string(),
             architecture: arch.as_str(),
-            platform: PlatformInfo {
-                model: non_empty(&pl.model),
-                soc: non_empty(&pl.soc),
-                l4t: pl
-                    .l4t
-                    .map(|l| format!("{}.{}.{}", l.release, l.revision, l.minor)),
-                jetpack: non_empty(&pl.jetpack),
-                cuda_device: non_empty(&pl.cuda_device),
-                kernel: non_empty(&pl.kernel),
-                page_size: (pl.page_size != 0).then_some(pl.page_size),
-            },
+            platform: PlatformInfo::from(pl),
             duration_s: secs(end_ns),
             samples: self.samples,
             dropped,
@@ -578,7 +585,7 @@ fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     }
 }
 
-fn non_empty(s: &str) -> Option<String> {
+pub(crate) fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
 }
 
