@@ -40,10 +40,8 @@ generate_cli_assets() {
     local help
     help=$("$HOST_JETMEM" --help 2>&1 || true)
     if ! grep -q '^Usage:' <<<"$help"; then
-        CLI_ASSETS=no
-        skipped "man page and shell completions (and so the full .deb)" \
-            "the jetmem CLI is still a stub ('jetmem --help' prints no usage); remove this tolerance in cross/build.sh once the CLI lands"
-        return
+        echo "jetmem --help prints no usage: the man page and completions cannot be generated" >&2
+        return 1
     fi
     "$HOST_JETMEM" man >"$ASSETS/man/jetmem.1"
     "$HOST_JETMEM" completions bash >"$ASSETS/completions/jetmem.bash"
@@ -70,17 +68,13 @@ build_deb() {
     for f in "${FULL_ONLY_SOURCES[@]}"; do [ -e "$f" ] || missing+=("$f"); done
     [ "$CLI_ASSETS" = yes ] || missing+=("man page and completions from the CLI")
     rm -f target/debian/jetmem_*_arm64.deb
-    if [ ${#missing[@]} -eq 0 ]; then
-        DEB_KIND=full
-        cargo deb --locked -p jetmem --target "$TRIPLE" --no-build
-    else
-        DEB_KIND=binaries-only
-        skipped "the full .deb (header, Python wrapper, man page, completions)" \
-            "not in this tree yet: ${missing[*]}; built the binaries-only variant instead. Remove the variant from host/Cargo.toml and this fallback once the CLI and FFI land"
-        cargo deb --locked -p jetmem --target "$TRIPLE" --no-build --variant binaries-only
+    if [ ${#missing[@]} -ne 0 ]; then
+        echo "the .deb needs files that are missing: ${missing[*]}" >&2
+        return 1
     fi
+    cargo deb --locked -p jetmem --target "$TRIPLE" --no-build
     DEB=$(ls target/debian/jetmem_*_arm64.deb)
-    echo "built $DEB ($DEB_KIND)"
+    echo "built $DEB"
 }
 
 # Asserts the control fields and the exact list of regular files.
@@ -98,7 +92,7 @@ inspect_deb() {
     echo "$listing"
     files=$(awk '$1 ~ /^-/ { print $NF }' <<<"$listing" | grep -v '^./usr/share/doc/jetmem/' | sort)
     expected=("${ALWAYS_PATHS[@]}")
-    [ "$DEB_KIND" = full ] && expected+=("${FULL_ONLY_PATHS[@]}")
+    expected+=("${FULL_ONLY_PATHS[@]}")
     if ! diff <(printf '%s\n' "${expected[@]}" | sort) <(echo "$files"); then
         echo "the .deb's files differ from the expected list (< expected, > packaged)" >&2
         return 1

@@ -1,7 +1,6 @@
 //! `jetmem monitor` on a recorded root and on this machine.
 
 use std::process::{Command, Stdio};
-use std::thread::sleep;
 use std::time::Duration;
 
 use crate::traces::{fixture, get, nano_meminfo, scratch};
@@ -62,19 +61,29 @@ fn monitor_logs_csv_with_units_and_flags_pressure() {
 
 #[test]
 fn ctrl_c_prints_the_peak_summary() {
-    let child = crate::jetmem_command()
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = crate::jetmem_command()
         .args(["monitor", "-i", "50ms"])
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    sleep(Duration::from_millis(400));
+    // Interrupt only once the table is on screen: the handler is installed by then,
+    // also when the binary runs slowly under an emulator.
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut text = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while text.lines().count() < 3 && std::time::Instant::now() < deadline {
+        if out.read_line(&mut text).unwrap() == 0 {
+            break;
+        }
+    }
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8(out.stdout).unwrap();
+    out.read_to_string(&mut text).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{text}");
     assert!(text.contains("Peaks over"), "{text}");
 }
