@@ -34,7 +34,8 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("jetmem: {e:#}");
+            // Each CliError message already names its cause; the chain would repeat it.
+            eprintln!("jetmem: {e}");
             ExitCode::from(1)
         }
     }

@@ -90,14 +90,16 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
             let (program, rest) = argv
                 .split_first()
                 .ok_or_else(|| CliError::Sampler("no command given".to_owned()))?;
-            let mut child = Command::new(program).args(rest).spawn().map_err(|source| {
-                // Leave no empty trace behind.
-                let _ = std::fs::remove_file(&output);
-                CliError::Spawn {
-                    program: program.clone(),
-                    source,
-                }
-            })?;
+            let mut child = find_program(program)
+                .and_then(|()| Command::new(program).args(rest).spawn())
+                .map_err(|source| {
+                    // Leave no empty trace behind.
+                    let _ = std::fs::remove_file(&output);
+                    CliError::Spawn {
+                        program: program.clone(),
+                        source,
+                    }
+                })?;
             cfg.target = Target::Tree { pid: child.id() };
             let tracer = match Tracer::start(cfg, BufWriter::new(file)) {
                 Ok(t) => t,
@@ -162,6 +164,27 @@ fn finish(tracer: Tracer, exit_code: Option<i32>, output: &Path) -> Result<(), C
 }
 
 /// Waits for the child, passing SIGINT/SIGTERM sent to jetmem on to it.
+/// Checks that `program` names an executable file (directly, or through `PATH`)
+/// before spawning it, so a missing program is always a clear error, also where
+/// a failed `exec` would only show up as the child's exit code 127 (an emulator).
+fn find_program(program: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable =
+        |p: &Path| std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    let not_found = || std::io::Error::from_raw_os_error(nix::libc::ENOENT);
+    if program.contains('/') {
+        return match executable(Path::new(program))? {
+            true => Ok(()),
+            false => Err(std::io::Error::from_raw_os_error(nix::libc::EACCES)),
+        };
+    }
+    let path = std::env::var_os("PATH").ok_or_else(not_found)?;
+    std::env::split_paths(&path)
+        .any(|dir| executable(&dir.join(program)).unwrap_or(false))
+        .then_some(())
+        .ok_or_else(not_found)
+}
+
 fn wait_child(child: &mut Child) -> Result<ExitStatus, CliError> {
     let pid = Pid::from_raw(child.id() as i32);
     loop {
