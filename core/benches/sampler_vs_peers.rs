@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 type SampleNs = unsafe extern "C" fn(i64, *const i32, i32) -> f64;
 type SystemNs = unsafe extern "C" fn(i64, *const std::ffi::c_char) -> f64;
+type TickFloor = unsafe extern "C" fn(i64, *const i32, i32, *const std::ffi::c_char) -> f64;
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -88,6 +89,9 @@ fn main() {
     let sample_ns: libloading::Symbol<SampleNs> = unsafe { lib.get(b"sample_ns") }.unwrap();
     // SAFETY: as above.
     let system_ns: libloading::Symbol<SystemNs> = unsafe { lib.get(b"system_sample_ns") }.unwrap();
+    // SAFETY: as above.
+    let tick_floor: libloading::Symbol<TickFloor> =
+        unsafe { lib.get(b"tick_floor_cpu_pct") }.unwrap();
 
     // bash root -> {sleep, sleep, bash -> {sleep, sleep}}: 6 processes, as in perf-anchors.
     let mut tree = Command::new("bash")
@@ -165,11 +169,12 @@ fn main() {
             }
         }
     }
-    let _ = tree.kill();
+    // The whole process group: the sleeps must not outlive the benchmark.
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(tree.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
     let _ = tree.wait();
-    let _ = Command::new("pkill")
-        .args(["-P", &tree.id().to_string()])
-        .status();
     println!("# sampler vs peers: {reps} repetitions x {n} samples, medians (ns per sample)");
     println!(
         "cgroup file: {}",
@@ -212,9 +217,14 @@ fn main() {
 
     if sustain_s > 0 {
         let mut child = Command::new("sleep")
-            .arg((sustain_s + 5).to_string())
+            .arg((2 * sustain_s + 5).to_string())
             .spawn()
             .unwrap();
+        let pid = [child.id() as i32];
+        // The same-run floor: a C loop waking at the same absolute 1 ms deadlines and
+        // reading the same files (meminfo, the cgroup file, statm of the one process).
+        // SAFETY: `pid` and `cg_ptr` outlive the call; the count matches.
+        let floor_pct = unsafe { tick_floor(sustain_s as i64, pid.as_ptr(), 1, cg_ptr) };
         let path = dir.join("sustain.jmt");
         let cfg = SamplerConfig {
             interval: Duration::from_millis(1),
@@ -229,14 +239,26 @@ fn main() {
         let _ = child.wait();
         let secs = r.end.t_ns as f64 / 1e9;
         let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let pct = r.end.sampler_cpu_ns as f64 / 1e9 / secs * 100.0;
         println!();
-        println!("# 1 kHz for {sustain_s} s");
+        println!("# 1 kHz for {sustain_s} s (tree of one process, CUDA off)");
+        println!("| what | CPU, % of one core |");
+        println!("|---|---|");
         println!(
-            "samples {} dropped {} | sampler CPU {:.3} % of one core | writer CPU {:.3} % | lateness p50 {:.1} us p99 {:.1} us max {:.1} us | {:.1} bytes/sample on disk",
+            "| C floor: wake at each 1 ms deadline + the same preads and parses | {floor_pct:.2} |"
+        );
+        println!(
+            "| jetmem sampler thread (End record) | {pct:.2} ({:.2} x floor) |",
+            pct / floor_pct
+        );
+        println!(
+            "| jetmem writer thread | {:.2} |",
+            r.end.writer_cpu_ns as f64 / 1e9 / secs * 100.0
+        );
+        println!(
+            "samples {} dropped {} | lateness p50 {:.1} us p99 {:.1} us max {:.1} us | {:.1} bytes/sample on disk",
             r.end.samples,
             r.end.dropped,
-            r.end.sampler_cpu_ns as f64 / 1e9 / secs * 100.0,
-            r.end.writer_cpu_ns as f64 / 1e9 / secs * 100.0,
             r.end.lateness_p50_ns as f64 / 1e3,
             r.end.lateness_p99_ns as f64 / 1e3,
             r.end.lateness_max_ns as f64 / 1e3,
