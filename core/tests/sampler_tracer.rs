@@ -283,3 +283,28 @@ fn ring_overflow_is_counted_and_recorded_never_silent() {
     );
     assert_eq!(report.peaks.samples, report.end.samples);
 }
+
+#[test]
+fn a_trace_stopped_at_once_still_ends_with_a_sample() {
+    let path = temp("instant.jmt");
+    let cfg = SamplerConfig {
+        interval: Duration::from_secs(10),
+        probe_cuda: false,
+        ..SamplerConfig::default()
+    };
+    let tracer = Tracer::start(cfg, std::fs::File::create(&path).unwrap()).unwrap();
+    let report = tracer.stop(None).unwrap();
+    let (items, _) = decode(&path);
+    let samples: Vec<_> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Record(Record::Sample(s)) => Some(*s),
+            _ => None,
+        })
+        .collect();
+    assert!(!samples.is_empty(), "the stop itself takes a sample");
+    assert_eq!(samples.len() as u64, report.end.samples);
+    let last = samples.last().unwrap();
+    assert!(last.counters.get(Counter::MemAvailable).is_some());
+    assert!(last.t_ns <= report.end.t_ns);
+}

@@ -467,6 +467,19 @@ fn sample_loop(
             shared.target_gone.store(true, Ordering::Release);
         }
     }
+    // A last sample at the stop, so that every trace ends with the state it ended in
+    // (and a very short one has a sample at all).
+    let t = mono_ns().saturating_sub(start);
+    collector.fast(t, &mut sample);
+    let f = figures(&platform, &sample.counters);
+    out.peaks.update(&f, &sample.counters);
+    push(
+        &mut ring,
+        Record::Sample(sample),
+        &mut pending_dropped,
+        &mut out,
+    );
+    out.samples += 1;
     if pending_dropped > 0 {
         let t = mono_ns().saturating_sub(start);
         for _ in 0..1000 {
