@@ -126,3 +126,22 @@ fn every_fixture_root_gives_the_expected_info() {
     }
     assert!(checked >= 8, "only {checked} fixture roots");
 }
+
+#[test]
+fn a_missing_root_is_an_error_naming_it() {
+    let root = std::path::Path::new("/nonexistent-jetmem-root");
+    for cmd in [
+        &["info", "--root"][..],
+        &["monitor", "--count", "1", "--root"][..],
+    ] {
+        let mut args: Vec<&std::ffi::OsStr> = cmd.iter().map(|a| a.as_ref()).collect();
+        args.push(root.as_os_str());
+        let out = jetmem(args);
+        assert_eq!(out.status.code(), Some(1), "{cmd:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("/nonexistent-jetmem-root") && err.contains("No such file"),
+            "{cmd:?}: {err}"
+        );
+    }
+}

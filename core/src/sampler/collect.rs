@@ -94,6 +94,13 @@ fn kernel_release(root: &Path) -> Option<Vec<u8>> {
 impl Collector {
     /// Opens every source under `root` for `target`. With `probe_cuda`, looks for a CUDA device.
     pub fn open(root: &Path, target: Target, probe_cuda: bool) -> Result<Self, SamplerError> {
+        // A missing sysroot is a typo, not a machine whose every source is missing.
+        if let Err(source) = std::fs::read_dir(root) {
+            return Err(SamplerError::Io {
+                path: root.to_path_buf(),
+                source,
+            });
+        }
         let mut sources = Vec::new();
         let meminfo = open_optional(root, "meminfo", "/proc/meminfo", 4096, &mut sources);
         let mut meminfo_parser = MeminfoParser::new();
