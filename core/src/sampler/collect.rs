@@ -9,7 +9,9 @@
 
 use super::cgroup_path::{CgroupFiles, memory_cgroup, root_cgroup};
 use super::cuda::{Cuda, CudaUnavailable};
-use super::source::{FileSource, SourceState, SourceStatus, open_optional, read_small, under};
+use super::source::{
+    FileSource, SourceState, SourceStatus, open_optional, open_recorded, read_small, under,
+};
 use super::tree::{Change, ProcessTree, SlowSums};
 use super::{SamplerError, Target};
 use crate::accounting::{Access, GpuAvailability, select_gpu_source};
@@ -130,9 +132,9 @@ impl Collector {
         };
         let (cgroup_current, cgroup_peak, cgroup_max) = match &cgroup {
             Some(c) => (
-                open_path("cgroup-current", &c.current, &mut sources),
-                open_path("cgroup-peak", &c.peak, &mut sources),
-                open_path("cgroup-max", &c.max, &mut sources),
+                open_recorded("cgroup-current", c.current.clone(), 64, &mut sources),
+                open_recorded("cgroup-peak", c.peak.clone(), 64, &mut sources),
+                open_recorded("cgroup-max", c.max.clone(), 64, &mut sources),
             ),
             None => (None, None, None),
         };
@@ -400,31 +402,6 @@ impl Collector {
     /// The slow-path view of each tracked process (for `ProcessMemory` records).
     pub fn processes(&self) -> impl Iterator<Item = &super::tree::Tracked> {
         self.tree.iter().flat_map(|t| t.processes().iter())
-    }
-}
-
-fn open_path(
-    name: &'static str,
-    path: &Path,
-    sources: &mut Vec<SourceStatus>,
-) -> Option<FileSource> {
-    match FileSource::open(path, 64).and_then(|mut s| s.read().map(|_| ()).map(|()| s)) {
-        Ok(s) => {
-            sources.push(SourceStatus {
-                name,
-                path: path.to_path_buf(),
-                state: SourceState::Ok,
-            });
-            Some(s)
-        }
-        Err(e) => {
-            sources.push(SourceStatus {
-                name,
-                path: path.to_path_buf(),
-                state: SourceState::from_error(&e),
-            });
-            None
-        }
     }
 }
 

@@ -119,7 +119,7 @@ pub fn under(root: &Path, abs: &str) -> PathBuf {
     root.join(abs.trim_start_matches('/'))
 }
 
-/// Opens an optional source and records its status.
+/// Opens an optional source under the sysroot and records its status.
 pub fn open_optional(
     root: &Path,
     name: &'static str,
@@ -127,35 +127,24 @@ pub fn open_optional(
     capacity: usize,
     statuses: &mut Vec<SourceStatus>,
 ) -> Option<FileSource> {
-    let path = under(root, abs);
-    match FileSource::open(&path, capacity) {
-        Ok(mut src) => match src.read() {
-            Ok(_) => {
-                statuses.push(SourceStatus {
-                    name,
-                    path,
-                    state: SourceState::Ok,
-                });
-                Some(src)
-            }
-            Err(e) => {
-                statuses.push(SourceStatus {
-                    name,
-                    path,
-                    state: SourceState::from_error(&e),
-                });
-                None
-            }
-        },
-        Err(e) => {
-            statuses.push(SourceStatus {
-                name,
-                path,
-                state: SourceState::from_error(&e),
-            });
-            None
-        }
-    }
+    open_recorded(name, under(root, abs), capacity, statuses)
+}
+
+/// Opens `path` and reads it once; records whether that worked, and why not.
+pub fn open_recorded(
+    name: &'static str,
+    path: PathBuf,
+    capacity: usize,
+    statuses: &mut Vec<SourceStatus>,
+) -> Option<FileSource> {
+    let opened =
+        FileSource::open(&path, capacity).and_then(|mut src| src.read().map(|_| ()).map(|()| src));
+    let state = match &opened {
+        Ok(_) => SourceState::Ok,
+        Err(e) => SourceState::from_error(e),
+    };
+    statuses.push(SourceStatus { name, path, state });
+    opened.ok()
 }
 
 /// Reads a small file whole (for one-shot platform facts), `None` when unreadable.
