@@ -2,8 +2,6 @@
 //! counting global allocator tallies allocations made by this thread while
 //! every parser runs many times over the real fixtures.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::hint::black_box;
 
 use jetmem_core::accounting::{Peaks, PressureConfig, PressureTracker, figures};
@@ -14,46 +12,14 @@ use jetmem_core::parse::{
 use jetmem_core::platform::{CudaDevice, PlatformInputs, detect};
 use jetmem_core::record::{Counter, Counters};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn note() {
-    // `try_with`: the slot may be gone while the thread is being torn down.
-    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-}
-
-// SAFETY: every method forwards to `System` unchanged; counting touches only a
-// const-initialised thread-local `Cell`, which never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System` through this allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's; `ptr` came from `System`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "../../tests/support/counting_alloc.rs"]
+mod counting_alloc;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 fn allocs() -> u64 {
-    ALLOCS.with(Cell::get)
+    counting_alloc::allocations()
 }
 
 const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/");
@@ -78,6 +44,7 @@ fn parse_paths_allocate_nothing() {
     let mut peaks = Peaks::new();
     let mut sum = 0u64;
 
+    counting_alloc::start();
     let before = allocs();
     for i in 0..2000u64 {
         let text: &[u8] = if i % 3 == 0 { &orin } else { &nano };

@@ -11,6 +11,9 @@ use jetmem_core::sampler::snapshot;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "../../tests/support/runner.rs"]
+mod runner;
+
 fn fake_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("JETMEM_FAKECUDA_DIR") {
         return PathBuf::from(dir);
@@ -32,17 +35,7 @@ fn fake_dir() -> PathBuf {
 /// Runs `probe_in_child` in a child process with the fake libcuda and `env`.
 fn probe(env: &[(&str, &str)]) -> String {
     let dir = fake_dir();
-    // Without binfmt_misc (aarch64 under qemu in CI), JETMEM_TEST_RUNNER runs the binary.
-    let exe = std::env::current_exe().unwrap();
-    let mut cmd = match std::env::var("JETMEM_TEST_RUNNER") {
-        Ok(runner) if !runner.trim().is_empty() => {
-            let mut words = runner.split_whitespace();
-            let mut c = Command::new(words.next().unwrap_or("env"));
-            c.args(words).arg(&exe);
-            c
-        }
-        _ => Command::new(&exe),
-    };
+    let mut cmd = runner::command(&std::env::current_exe().unwrap());
     cmd.args([
         "--ignored",
         "--exact",

@@ -4,38 +4,11 @@
 
 use jetmem_core::record::Sample;
 use jetmem_core::sampler::{Collector, Target};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "../../tests/support/counting_alloc.rs"]
+mod counting_alloc;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 #[test]
 fn ten_thousand_samples_allocate_nothing() {
@@ -58,15 +31,15 @@ fn ten_thousand_samples_allocate_nothing() {
         c.slow(|_| {});
     }
     let mut changes = 0u32;
-    COUNTING.store(true, Ordering::SeqCst);
+    counting_alloc::start();
     for i in 0..10_000u64 {
         c.fast(i, &mut s);
         if i % 10 == 0 {
             c.slow(|_| changes += 1);
         }
     }
-    COUNTING.store(false, Ordering::SeqCst);
-    let allocs = ALLOCS.load(Ordering::SeqCst);
+    counting_alloc::pause();
+    let allocs = counting_alloc::allocations();
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(changes, 0, "the tree did not change during the measurement");

@@ -4,43 +4,13 @@
 
 use jetmem::config::JETMEM_FLAG_NO_CUDA;
 use jetmem::*;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::ffi::CString;
 
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn note() {
-    if COUNTING.with(Cell::get) {
-        ALLOCS.with(|a| a.set(a.get() + 1));
-    }
-}
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "../../tests/support/counting_alloc.rs"]
+mod counting_alloc;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 #[test]
 fn marks_and_allocator_records_do_not_allocate() {
@@ -56,7 +26,7 @@ fn marks_and_allocator_records_do_not_allocate() {
     let started = unsafe { jetmem_tracer_start(&cfg, &mut t) };
     assert_eq!(started, jetmem_status::Ok);
     let mut statuses = [0u32; 16];
-    COUNTING.with(|c| c.set(true));
+    counting_alloc::start();
     // A full queue (a slow writer, e.g. under an emulator) is waited out with the
     // count paused, and the same call is made again: only accepted calls count.
     let retry = |call: &dyn Fn() -> jetmem_status| -> jetmem_status {
@@ -65,9 +35,9 @@ fn marks_and_allocator_records_do_not_allocate() {
             if status != jetmem_status::QueueFull {
                 return status;
             }
-            COUNTING.with(|c| c.set(false));
+            counting_alloc::pause();
             std::thread::sleep(std::time::Duration::from_millis(5));
-            COUNTING.with(|c| c.set(true));
+            counting_alloc::start();
         }
         jetmem_status::QueueFull
     };
@@ -81,14 +51,18 @@ fn marks_and_allocator_records_do_not_allocate() {
         statuses[a as usize] += 1;
         statuses[b as usize] += 1;
     }
-    COUNTING.with(|c| c.set(false));
+    counting_alloc::pause();
     // SAFETY: t is live; nothing else uses it.
     unsafe {
         assert_eq!(jetmem_tracer_stop(t), jetmem_status::Ok);
         jetmem_tracer_free(t);
     }
     let _ = std::fs::remove_file(&path);
-    assert_eq!(ALLOCS.with(Cell::get), 0, "allocations on the marker path");
+    assert_eq!(
+        counting_alloc::allocations(),
+        0,
+        "allocations on the marker path"
+    );
     assert_eq!(
         statuses[jetmem_status::Ok as usize],
         4000,

@@ -11,20 +11,12 @@ mod usage;
 use std::path::Path;
 use std::process::{Command, Output};
 
-/// A `Command` for the built `jetmem`. Under cross-architecture testing there is no
-/// binfmt_misc, so `JETMEM_TEST_RUNNER` (e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu`)
-/// names the program that runs it.
+#[path = "../support/runner.rs"]
+mod runner;
+
+/// A `Command` for the built `jetmem` (through `JETMEM_TEST_RUNNER` when set).
 pub fn jetmem_command() -> Command {
-    let bin = env!("CARGO_BIN_EXE_jetmem");
-    match std::env::var("JETMEM_TEST_RUNNER") {
-        Ok(runner) if !runner.trim().is_empty() => {
-            let mut words = runner.split_whitespace();
-            let mut c = Command::new(words.next().unwrap_or("env"));
-            c.args(words).arg(bin);
-            c
-        }
-        _ => Command::new(bin),
-    }
+    runner::command(Path::new(env!("CARGO_BIN_EXE_jetmem")))
 }
 
 /// Runs the built `jetmem` with `args`, colour off.
