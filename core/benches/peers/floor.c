@@ -42,6 +42,15 @@ static unsigned long long parse_u(const char **pp, const char *e) {
   while (p < e && (unsigned)(*p - '0') < 10) v = v * 10 + (*p++ - '0');
   *pp = p; return v;
 }
+// The 10 keys of K from meminfo text [p, e), in bytes.
+static void parse_meminfo10(const char *p, const char *e, unsigned long long out[10]) {
+  while (p < e) {
+    const char *c = memchr(p, ':', e - p); if (!c) break;
+    size_t kl = c - p;
+    for (int k = 0; k < 10; k++) if (strlen(K[k]) == kl && !memcmp(K[k], p, kl)) { const char *q = c + 1; out[k] = parse_u(&q, e) << 10; break; }
+    const char *nl = memchr(c, '\n', e - c); if (!nl) break; p = nl + 1;
+  }
+}
 double sample_ns(long n, const int *pids, int npids) {
   int mfd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
   int fds[64]; char path[64];
@@ -50,13 +59,7 @@ double sample_ns(long n, const int *pids, int npids) {
   uint64_t a = now_ns();
   for (long i = 0; i < n; i++) {
     ssize_t r = pread(mfd, buf, 4096, 0);
-    const char *p = buf, *e = buf + r;
-    while (p < e) {
-      const char *c = memchr(p, ':', e - p); if (!c) break;
-      size_t kl = c - p;
-      for (int k = 0; k < 10; k++) if (strlen(K[k]) == kl && !memcmp(K[k], p, kl)) { const char *q = c + 1; out[k] = parse_u(&q, e) << 10; break; }
-      const char *nl = memchr(c, '\n', e - c); if (!nl) break; p = nl + 1;
-    }
+    parse_meminfo10(buf, buf + r, out);
     for (int k = 0; k < npids; k++) {
       r = pread(fds[k], buf, 256, 0);
       const char *q = buf; parse_u(&q, buf + r); acc += parse_u(&q, buf + r) * 4096;
@@ -77,13 +80,7 @@ double system_sample_ns(long n, const char *cgpath) {
   uint64_t a = now_ns();
   for (long i = 0; i < n; i++) {
     ssize_t r = pread(mfd, buf, 4096, 0);
-    const char *p = buf, *e = buf + r;
-    while (p < e) {
-      const char *c = memchr(p, ':', e - p); if (!c) break;
-      size_t kl = c - p;
-      for (int k = 0; k < 10; k++) if (strlen(K[k]) == kl && !memcmp(K[k], p, kl)) { const char *q = c + 1; out[k] = parse_u(&q, e) << 10; break; }
-      const char *nl = memchr(c, '\n', e - c); if (!nl) break; p = nl + 1;
-    }
+    parse_meminfo10(buf, buf + r, out);
     if (cfd >= 0) { r = pread(cfd, buf, 64, 0); const char *q = buf; acc += parse_u(&q, buf + r); }
     sink = acc + out[2];
   }
@@ -109,13 +106,7 @@ double tick_floor_cpu_pct(long secs, const int *pids, int npids, const char *cgp
     struct timespec ts = { (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
     ssize_t r = pread(mfd, buf, 4096, 0);
-    const char *p = buf, *e = buf + r;
-    while (p < e) {
-      const char *c = memchr(p, ':', e - p); if (!c) break;
-      size_t kl = c - p;
-      for (int j = 0; j < 10; j++) if (strlen(K[j]) == kl && !memcmp(K[j], p, kl)) { const char *q = c + 1; out[j] = parse_u(&q, e) << 10; break; }
-      const char *nl = memchr(c, '\n', e - c); if (!nl) break; p = nl + 1;
-    }
+    parse_meminfo10(buf, buf + r, out);
     if (cfd >= 0) { r = pread(cfd, buf, 64, 0); const char *q = buf; acc += parse_u(&q, buf + r); }
     for (int j = 0; j < npids; j++) { r = pread(fds[j], buf, 256, 0); const char *q = buf; parse_u(&q, buf + r); acc += parse_u(&q, buf + r); }
     sink = acc + out[2];
