@@ -127,16 +127,37 @@ fn missing_process_is_a_clear_error() {
     }
 }
 
-/// A writer that fails after `ok` bytes, like a full disk.
-struct FullDisk {
-    ok: usize,
+/// A writer into shared memory that misbehaves like a real disk on cue: it can
+/// fail with ENOSPC past `capacity` bytes, and stall once on its third write
+/// (the preamble and the header go through before the threads start).
+struct TestDisk {
+    capacity: usize,
+    stall: Option<Duration>,
+    writes: u32,
     written: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
 }
 
-impl std::io::Write for FullDisk {
+impl TestDisk {
+    fn new(written: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>) -> Self {
+        TestDisk {
+            capacity: usize::MAX,
+            stall: None,
+            writes: 0,
+            written: written.clone(),
+        }
+    }
+}
+
+impl std::io::Write for TestDisk {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.writes += 1;
+        if self.writes == 3 {
+            if let Some(stall) = self.stall.take() {
+                std::thread::sleep(stall);
+            }
+        }
         let mut w = self.written.lock().unwrap();
-        if w.len() + buf.len() > self.ok {
+        if w.len() + buf.len() > self.capacity {
             return Err(std::io::Error::from_raw_os_error(28)); // ENOSPC
         }
         w.extend_from_slice(buf);
@@ -155,9 +176,9 @@ fn full_disk_stops_writing_and_keeps_what_was_written_decodable() {
         probe_cuda: false,
         ..SamplerConfig::default()
     };
-    let out = FullDisk {
-        ok: 1500,
-        written: written.clone(),
+    let out = TestDisk {
+        capacity: 1500,
+        ..TestDisk::new(&written)
     };
     let tracer = Tracer::start(cfg, out).unwrap();
     let h = tracer.handle();
@@ -210,33 +231,6 @@ fn fixture_root_system_trace_reads_the_fixture() {
     assert_eq!(s.counters.get(Counter::GpuUsed), Some(244_748 * 1024));
 }
 
-/// A writer that stalls on its first write, like a disk that hangs for a while.
-struct StallingDisk {
-    writes: u32,
-    stalled: bool,
-    stall: Duration,
-    written: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-}
-
-impl std::io::Write for StallingDisk {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        // The preamble and header go through before the threads start; stall the first frame after them.
-        self.writes += 1;
-        let mut w = self.written.lock().unwrap();
-        if !self.stalled && self.writes > 2 {
-            self.stalled = true;
-            drop(w);
-            std::thread::sleep(self.stall);
-            w = self.written.lock().unwrap();
-        }
-        w.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn ring_overflow_is_counted_and_recorded_never_silent() {
     let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -245,12 +239,10 @@ fn ring_overflow_is_counted_and_recorded_never_silent() {
         probe_cuda: false,
         ..SamplerConfig::default()
     };
-    let out = StallingDisk {
-        writes: 0,
-        stalled: false,
+    let out = TestDisk {
         // The ring holds 1023 records; at 5 kHz it overflows after ~0.2 s.
-        stall: Duration::from_millis(1500),
-        written: written.clone(),
+        stall: Some(Duration::from_millis(1500)),
+        ..TestDisk::new(&written)
     };
     let tracer = Tracer::start(cfg, out).unwrap();
     std::thread::sleep(Duration::from_millis(2200));
