@@ -446,9 +446,7 @@ fn sample_loop(
             }
             next_slow = now + SLOW_NS;
         }
-        collector.fast(t, &mut sample);
-        let f = figures(&platform, &sample.counters);
-        out.peaks.update(&f, &sample.counters);
+        let f = read_sample(&mut collector, &platform, t, &mut sample, &mut out.peaks);
         if let Some(ev) = pressure.update(t, &f) {
             push(&mut ring, Record::Event(ev), &mut pending_dropped, &mut out);
         }
@@ -470,9 +468,7 @@ fn sample_loop(
     // A last sample at the stop, so that every trace ends with the state it ended in
     // (and a very short one has a sample at all).
     let t = mono_ns().saturating_sub(start);
-    collector.fast(t, &mut sample);
-    let f = figures(&platform, &sample.counters);
-    out.peaks.update(&f, &sample.counters);
+    read_sample(&mut collector, &platform, t, &mut sample, &mut out.peaks);
     push(
         &mut ring,
         Record::Sample(sample),
@@ -497,6 +493,20 @@ fn sample_loop(
     }
     out.cpu_ns = clock_ns(ClockId::CLOCK_THREAD_CPUTIME_ID);
     out
+}
+
+/// Reads one sample at `t` and folds it into the running peaks; returns its figures.
+fn read_sample(
+    collector: &mut Collector,
+    platform: &crate::record::Platform,
+    t: u64,
+    sample: &mut Sample,
+    peaks: &mut Peaks,
+) -> crate::accounting::Figures {
+    collector.fast(t, sample);
+    let f = figures(platform, &sample.counters);
+    peaks.update(&f, &sample.counters);
+    f
 }
 
 struct Writer<W> {
