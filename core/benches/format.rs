@@ -14,7 +14,7 @@ mod capture;
 use divan::{Bencher, black_box, counter::ItemsCount};
 use jetmem_core::record::{Header, Record, Sample};
 use jetmem_core::wire::stream::TraceReader;
-use jetmem_core::wire::{FrameBuilder, PREAMBLE_LEN, write_preamble};
+use jetmem_core::wire::{FrameBuilder, TraceWriter};
 use std::io::Write;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -23,27 +23,10 @@ const FRAME_NS: u64 = 100_000_000;
 
 /// Encodes `samples` as a trace: preamble, header frame, one frame per 100 ms.
 fn encode_trace(samples: &[Sample]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut pre = [0u8; PREAMBLE_LEN];
-    write_preamble(&mut pre);
-    out.extend_from_slice(&pre);
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut seq = 0u32;
-    let mut fb = FrameBuilder::new(&mut buf, seq).expect("frame");
-    fb.push_header(&Header::default()).expect("header");
-    out.extend_from_slice(fb.finish());
-    let mut i = 0;
-    while i < samples.len() {
-        seq += 1;
-        let frame_start = samples[i].t_ns;
-        let mut fb = FrameBuilder::new(&mut buf, seq).expect("frame");
-        while i < samples.len() && samples[i].t_ns - frame_start < FRAME_NS {
-            fb.push_sample(&samples[i]).expect("fits");
-            i += 1;
-        }
-        out.extend_from_slice(fb.finish());
-    }
-    out
+    let mut w = TraceWriter::new(Vec::new(), 64 * 1024).expect("preamble");
+    w.write_header(&Header::default()).expect("header");
+    w.write_samples_spanning(samples, FRAME_NS).expect("fits");
+    w.into_inner()
 }
 
 fn captured() -> &'static [Sample] {
@@ -113,12 +96,7 @@ fn main() {
         println!("capture written to {path}");
     }
     let bytes = encode_trace(cap);
-    let header_len = {
-        let mut buf = vec![0u8; 4096];
-        let mut fb = FrameBuilder::new(&mut buf, 0).expect("frame");
-        fb.push_header(&Header::default()).expect("header");
-        fb.finish().len() + PREAMBLE_LEN
-    };
+    let header_len = encode_trace(&[]).len();
     let per = (bytes.len() - header_len) as f64 / cap.len() as f64;
     let present = cap.first().map_or(0, |s| s.counters.iter().count());
     println!(

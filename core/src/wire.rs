@@ -362,21 +362,31 @@ impl<'a> FrameBuilder<'a> {
 
     /// Writes the frame header (length and CRC) and returns the frame's bytes.
     pub fn finish(self) -> &'a [u8] {
-        let payload_len = (self.pos - FRAME_HEADER_LEN) as u32;
         let buf = self.buf;
         let (head, rest) = buf.split_at_mut(FRAME_HEADER_LEN);
         let payload = rest.get(..self.pos - FRAME_HEADER_LEN).unwrap_or(&[]);
-        let len_bytes = payload_len.to_le_bytes();
-        let crc = crc::crc32c(&len_bytes, payload).to_le_bytes();
-        for (slot, byte) in head
-            .iter_mut()
-            .zip(SYNC.iter().chain(len_bytes.iter()).chain(crc.iter()))
-        {
-            *slot = *byte;
-        }
+        head.copy_from_slice(&frame_header(payload));
         let frame: &'a [u8] = buf;
         frame.get(..self.pos).unwrap_or(&[])
     }
+}
+
+/// The 12-byte frame header (sync, length, CRC) of a frame carrying `payload`.
+///
+/// [`FrameBuilder::finish`] writes it; tests and the fuzz harness use it to
+/// frame arbitrary payloads with a correct CRC, as a buggy (not damaged)
+/// writer would.
+pub fn frame_header(payload: &[u8]) -> [u8; FRAME_HEADER_LEN] {
+    let len_bytes = (payload.len() as u32).to_le_bytes();
+    let crc = crc::crc32c(&len_bytes, payload).to_le_bytes();
+    let mut head = [0u8; FRAME_HEADER_LEN];
+    for (slot, byte) in head
+        .iter_mut()
+        .zip(SYNC.iter().chain(len_bytes.iter()).chain(crc.iter()))
+    {
+        *slot = *byte;
+    }
+    head
 }
 
 /// The result of looking for a frame at the start of some bytes.
@@ -461,6 +471,10 @@ pub use decode::{Cursor, CursorState, Decoded, DecoderState, Item, PayloadDecode
 
 #[cfg(feature = "std")]
 pub mod stream;
+#[cfg(feature = "std")]
+mod writer;
+#[cfg(feature = "std")]
+pub use writer::TraceWriter;
 
 #[cfg(test)]
 mod tests;

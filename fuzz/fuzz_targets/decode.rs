@@ -8,7 +8,7 @@
 #![no_main]
 
 use jetmem_core::wire::stream::TraceReader;
-use jetmem_core::wire::{PREAMBLE_LEN, SYNC, write_preamble};
+use jetmem_core::wire::{TraceWriter, frame_header};
 use libfuzzer_sys::fuzz_target;
 
 fn decode(bytes: &[u8]) {
@@ -24,7 +24,7 @@ fn decode(bytes: &[u8]) {
         panic!("the preamble was accepted once");
     };
     let mut fast = Vec::new();
-    let _ = TraceReader::for_each(&mut r, |i| fast.push(i.clone()));
+    let _ = r.for_each_item(|i| fast.push(i.clone()));
     assert_eq!(items, fast);
     assert_eq!(slow, r.stats());
     assert!(slow.skipped_bytes <= bytes.len() as u64);
@@ -32,22 +32,16 @@ fn decode(bytes: &[u8]) {
 
 fuzz_target!(|data: &[u8]| {
     decode(data);
-    let mut pre = [0u8; PREAMBLE_LEN];
-    write_preamble(&mut pre);
-    let mut valid = pre.to_vec();
+    let preamble = TraceWriter::new(Vec::new(), 0)
+        .expect("a Vec takes the preamble")
+        .into_inner();
+    let mut valid = preamble.clone();
     valid.extend_from_slice(data);
     decode(&valid);
 
     if !data.is_empty() {
-        const CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
-        let len = (data.len() as u32).to_le_bytes();
-        let mut digest = CRC32C.digest();
-        digest.update(&len);
-        digest.update(data);
-        let mut framed = pre.to_vec();
-        framed.extend_from_slice(&SYNC);
-        framed.extend_from_slice(&len);
-        framed.extend_from_slice(&digest.finalize().to_le_bytes());
+        let mut framed = preamble;
+        framed.extend_from_slice(&frame_header(data));
         framed.extend_from_slice(data);
         decode(&framed);
     }

@@ -11,7 +11,7 @@ use jetmem_core::record::{
     Sample,
 };
 use jetmem_core::text::truncated;
-use jetmem_core::wire::{FrameBuilder, PREAMBLE_LEN, write_preamble};
+use jetmem_core::wire::{PREAMBLE_LEN, TraceWriter};
 
 pub const MIB: u64 = 1 << 20;
 pub const KIB: u64 = 1024;
@@ -48,27 +48,15 @@ pub fn get(m: &[(String, u64)], key: &str) -> u64 {
     m.iter().find(|(k, _)| k == key).map(|(_, v)| *v).unwrap()
 }
 
-/// Writes a trace: preamble, then frames of at most 32 records.
+/// Writes a trace: preamble, header frame, then frames of at most 32 records.
 pub fn write_trace(path: &Path, header: &Header, records: &[Record]) -> Vec<u8> {
-    let mut out = vec![0u8; PREAMBLE_LEN];
-    let mut pre = [0u8; PREAMBLE_LEN];
-    write_preamble(&mut pre);
-    out.copy_from_slice(&pre);
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut seq = 0u32;
-    {
-        let mut fb = FrameBuilder::new(&mut buf, seq).unwrap();
-        fb.push_header(header).unwrap();
-        out.extend_from_slice(fb.finish());
-    }
+    let mut w =
+        TraceWriter::new(Vec::new(), TraceWriter::<Vec<u8>>::DEFAULT_FRAME_CAPACITY).unwrap();
+    w.write_header(header).unwrap();
     for chunk in records.chunks(32) {
-        seq += 1;
-        let mut fb = FrameBuilder::new(&mut buf, seq).unwrap();
-        for r in chunk {
-            fb.push(r).unwrap();
-        }
-        out.extend_from_slice(fb.finish());
+        w.write_records(chunk).unwrap();
     }
+    let out = w.into_inner();
     std::fs::write(path, &out).unwrap();
     out
 }

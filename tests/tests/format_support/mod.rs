@@ -4,7 +4,9 @@
 
 use jetmem_core::record::{Counter, Counters, Header, Record, Sample};
 use jetmem_core::wire::stream::{DecodeStats, TraceReader};
-use jetmem_core::wire::{FrameBuilder, Item, PREAMBLE_LEN, write_preamble};
+use jetmem_core::wire::{
+    EncodeError, FrameBuilder, Item, PREAMBLE_LEN, TraceWriter, frame_header, write_preamble,
+};
 use std::ops::Range;
 
 /// What one frame holds.
@@ -24,17 +26,23 @@ pub fn preamble() -> Vec<u8> {
     pre.to_vec()
 }
 
+/// Pushes `entries` into a frame.
+fn push_entries(fb: &mut FrameBuilder<'_>, entries: &[Entry]) -> Result<(), EncodeError> {
+    for e in entries {
+        match e {
+            Entry::Header(h) => fb.push_header(h)?,
+            Entry::Record(r) => fb.push(r)?,
+            Entry::Raw(tag, body) => fb.push_raw(*tag, body)?,
+        }
+    }
+    Ok(())
+}
+
 /// Encodes one frame.
 pub fn frame(seq: u32, entries: &[Entry]) -> Vec<u8> {
     let mut buf = vec![0u8; 1 << 16];
     let mut fb = FrameBuilder::new(&mut buf, seq).unwrap();
-    for e in entries {
-        match e {
-            Entry::Header(h) => fb.push_header(h).unwrap(),
-            Entry::Record(r) => fb.push(r).unwrap(),
-            Entry::Raw(tag, body) => fb.push_raw(*tag, body).unwrap(),
-        }
-    }
+    push_entries(&mut fb, entries).unwrap();
     fb.finish().to_vec()
 }
 
@@ -49,13 +57,13 @@ pub struct Trace {
 
 /// Preamble, then one frame per element of `frames`, numbered from 0.
 pub fn trace(frames: &[Vec<Entry>]) -> Trace {
-    let mut bytes = preamble();
+    let mut w = TraceWriter::new(Vec::new(), 1 << 16).unwrap();
     let mut ranges = Vec::new();
     let mut items = Vec::new();
-    for (seq, entries) in frames.iter().enumerate() {
-        let f = frame(seq as u32, entries);
-        ranges.push(bytes.len()..bytes.len() + f.len());
-        bytes.extend_from_slice(&f);
+    for entries in frames {
+        let start = w.get_ref().len();
+        w.write_frame_with(|fb| push_entries(fb, entries)).unwrap();
+        ranges.push(start..w.get_ref().len());
         items.push(
             entries
                 .iter()
@@ -68,7 +76,7 @@ pub fn trace(frames: &[Vec<Entry>]) -> Trace {
         );
     }
     Trace {
-        bytes,
+        bytes: w.into_inner(),
         frames: ranges,
         items,
     }
@@ -178,25 +186,11 @@ impl std::io::Read for Trickle<'_> {
 /// frame at least every 100 ms of sample time.
 pub fn encode_like_writer(h: &Header, samples: &[Sample]) -> (Vec<u8>, usize) {
     const FRAME_NS: u64 = 100_000_000;
-    let mut out = preamble();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut fb = FrameBuilder::new(&mut buf, 0).unwrap();
-    fb.push_header(h).unwrap();
-    out.extend_from_slice(fb.finish());
-    let header_bytes = out.len();
-    let mut seq = 0;
-    let mut i = 0;
-    while i < samples.len() {
-        seq += 1;
-        let start = samples[i].t_ns;
-        let mut fb = FrameBuilder::new(&mut buf, seq).unwrap();
-        while i < samples.len() && samples[i].t_ns.wrapping_sub(start) < FRAME_NS {
-            fb.push_sample(&samples[i]).unwrap();
-            i += 1;
-        }
-        out.extend_from_slice(fb.finish());
-    }
-    (out, header_bytes)
+    let mut w = TraceWriter::new(Vec::new(), 64 * 1024).unwrap();
+    w.write_header(h).unwrap();
+    let header_bytes = w.get_ref().len();
+    w.write_samples_spanning(samples, FRAME_NS).unwrap();
+    (w.into_inner(), header_bytes)
 }
 
 /// Reads a capture CSV (`t_ns` then one column per counter key, empty = absent).
@@ -231,14 +225,7 @@ pub fn read_capture_csv(text: &str) -> Vec<Sample> {
 /// A frame around any payload bytes, with a correct length and CRC: what a
 /// buggy (not damaged) writer would produce.
 pub fn frame_around(payload: &[u8]) -> Vec<u8> {
-    const CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
-    let len = (payload.len() as u32).to_le_bytes();
-    let mut digest = CRC32C.digest();
-    digest.update(&len);
-    digest.update(payload);
-    let mut f = jetmem_core::wire::SYNC.to_vec();
-    f.extend_from_slice(&len);
-    f.extend_from_slice(&digest.finalize().to_le_bytes());
+    let mut f = frame_header(payload).to_vec();
     f.extend_from_slice(payload);
     f
 }
