@@ -1,14 +1,16 @@
 //! Entry points for the fuzz targets in `fuzz/` and the no-panic property
-//! tests: each feeds arbitrary bytes to a group of parsers.
+//! tests: each feeds arbitrary bytes to a group of parsers (and, for `misc`,
+//! platform detection and the accounting model on top). Kept outside `parse`
+//! so that `parse` depends on nothing but itself, `record` and `text`.
 //!
 //! Not part of the stable API. Each returns whether the invariants it checks
 //! held; the callers assert on that (core itself never panics).
 
-use super::{
-    cgroup, children, devicetree, gpu_load, kernel, meminfo, nv_tegra_release, nvmap, pressure,
-    statm, status, zram,
-};
 use crate::accounting::{Peaks, PressureConfig, PressureTracker, figures};
+use crate::parse::{
+    boot_id, cgroup, children, devicetree, gpu_load, kernel, meminfo, nv_tegra_release, nvmap,
+    pressure, proc_cgroup, stat, statm, status, zram,
+};
 use crate::platform::{CudaDevice, PlatformInputs, detect};
 use crate::record::Counters;
 
@@ -56,6 +58,10 @@ pub fn nvmap(data: &[u8]) -> bool {
 /// the accounting model on top.
 pub fn misc(data: &[u8]) -> bool {
     let _ = cgroup::parse_cgroup_value(data);
+    let _ = proc_cgroup::parse_memory_cgroup(data);
+    let _ = stat::parse_stat_ppid(data);
+    let _ = boot_id::parse_boot_id(data);
+    let _ = kernel::parse_version_release(data);
     let _ = pressure::parse_psi(data);
     if let Ok(l4t) = nv_tegra_release::parse_nv_tegra_release(data) {
         let _ = nv_tegra_release::jetpack_for(l4t);

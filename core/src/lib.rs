@@ -21,6 +21,8 @@
 #![cfg_attr(not(feature = "std"), forbid(unsafe_code))]
 
 pub mod accounting;
+#[doc(hidden)]
+pub mod fuzz_entry;
 pub mod parse;
 pub mod platform;
 pub mod record;

@@ -1,8 +1,8 @@
-//! The fuzz targets' bodies (`jetmem_core::parse::fuzz`) driven by proptest
+//! The fuzz targets' bodies (`jetmem_core::fuzz_entry`) driven by proptest
 //! in the normal suite: no parser panics on any bytes, and the cached-layout
 //! meminfo parser always agrees with the keyed parse.
 
-use jetmem_core::parse::fuzz;
+use jetmem_core::fuzz_entry as fuzz;
 use jetmem_core::parse::meminfo::{MeminfoParser, parse_meminfo};
 use proptest::prelude::*;
 

@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    assert!(jetmem_core::parse::fuzz::misc(data));
+    assert!(jetmem_core::fuzz_entry::misc(data));
 });

@@ -1,4 +1,4 @@
-//! `/proc/sys/kernel/osrelease` (`uname -r`).
+//! `/proc/sys/kernel/osrelease` (`uname -r`), and the release in `/proc/version`.
 //!
 //! ```text
 //! 5.15.148-tegra
@@ -15,6 +15,19 @@ pub fn parse_osrelease(bytes: &[u8]) -> String<KERNEL_LEN> {
         .next()
         .unwrap_or_default();
     from_utf8_lossy(first.trim_ascii())
+}
+
+/// The release in `/proc/version` (its third word), for kernels without
+/// `osrelease`:
+///
+/// ```text
+/// Linux version 5.15.148-tegra (buildbrain@mobile-u64-6422) (aarch64-buildroot-linux-gnu-gcc ...) #1 SMP PREEMPT ...
+/// ```
+pub fn parse_version_release(bytes: &[u8]) -> Option<&[u8]> {
+    bytes
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+        .nth(2)
 }
 
 /// Whether the release names a Tegra kernel (`4.9.337-tegra`, `6.8.12-1021-tegra`).

@@ -4,18 +4,22 @@
 //! Every parser works over bytes the caller has already read, never does I/O,
 //! never allocates and never panics. Sizes come out in bytes (`kB` in procfs
 //! means KiB). A value that is missing or unreadable is `None`, never 0.
+//!
+//! One module per kernel file, each opening with a sample of it. Nothing here
+//! imports from outside `parse`, `record` and `text`.
 
+pub mod boot_id;
 pub mod cgroup;
 pub mod children;
 pub mod devicetree;
-#[doc(hidden)]
-pub mod fuzz;
 pub mod gpu_load;
 pub mod kernel;
 pub mod meminfo;
 pub mod nv_tegra_release;
 pub mod nvmap;
 pub mod pressure;
+pub mod proc_cgroup;
+pub mod stat;
 pub mod statm;
 pub mod status;
 pub mod zram;

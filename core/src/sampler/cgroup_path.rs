@@ -1,18 +1,8 @@
-//! Where the memory cgroup of a process lives.
-//!
-//! `/proc/PID/cgroup` looks like this on cgroup v2 (JetPack 6):
-//!
-//! ```text
-//! 0::/user.slice/user-1000.slice/session-3.scope
-//! ```
-//!
-//! and like this on cgroup v1 (JetPack 5), one line per hierarchy:
-//!
-//! ```text
-//! 11:memory:/user.slice
-//! 4:cpu,cpuacct:/user.slice
-//! ```
+//! Where the memory cgroup files of a process (or of the whole system) lie
+//! under the sysroot. The text of `/proc/PID/cgroup` is parsed by
+//! [`crate::parse::proc_cgroup`].
 
+use crate::parse::proc_cgroup::parse_memory_cgroup;
 use std::path::{Path, PathBuf};
 
 /// The memory cgroup files of one cgroup.
@@ -32,35 +22,23 @@ pub struct CgroupFiles {
 /// hierarchy wins over the v2 line when both exist (hybrid mode accounts
 /// memory in v1).
 pub fn memory_cgroup(root: &Path, proc_cgroup: &[u8]) -> Option<CgroupFiles> {
-    let text = std::str::from_utf8(proc_cgroup).ok()?;
-    let mut v2: Option<&str> = None;
-    for line in text.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (_id, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
-        if controllers.split(',').any(|c| c == "memory") {
-            let base = root
-                .join("sys/fs/cgroup/memory")
-                .join(path.trim_start_matches('/'));
-            return Some(CgroupFiles {
-                current: base.join("memory.usage_in_bytes"),
-                peak: base.join("memory.max_usage_in_bytes"),
-                max: base.join("memory.limit_in_bytes"),
-                version: 1,
-            });
+    let cg = parse_memory_cgroup(proc_cgroup)?;
+    Some(if cg.version == 1 {
+        let base = root.join("sys/fs/cgroup/memory").join(cg.path);
+        CgroupFiles {
+            current: base.join("memory.usage_in_bytes"),
+            peak: base.join("memory.max_usage_in_bytes"),
+            max: base.join("memory.limit_in_bytes"),
+            version: 1,
         }
-        if controllers.is_empty() {
-            v2 = Some(path);
+    } else {
+        let base = root.join("sys/fs/cgroup").join(cg.path);
+        CgroupFiles {
+            current: base.join("memory.current"),
+            peak: base.join("memory.peak"),
+            max: base.join("memory.max"),
+            version: 2,
         }
-    }
-    let path = v2?;
-    let base = root
-        .join("sys/fs/cgroup")
-        .join(path.trim_start_matches('/'));
-    Some(CgroupFiles {
-        current: base.join("memory.current"),
-        peak: base.join("memory.peak"),
-        max: base.join("memory.max"),
-        version: 2,
     })
 }
 

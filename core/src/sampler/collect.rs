@@ -17,6 +17,7 @@ use super::{SamplerError, Target};
 use crate::accounting::{Access, GpuAvailability, select_gpu_source};
 use crate::parse::cgroup::{CgroupValue, parse_cgroup_value};
 use crate::parse::gpu_load::{GPU_LOAD_PATHS, parse_gpu_load};
+use crate::parse::kernel::parse_version_release;
 use crate::parse::meminfo::MeminfoParser;
 use crate::parse::nvmap::{nvmap_clients_total, parse_nvmap_total};
 use crate::parse::pressure::parse_psi;
@@ -86,11 +87,7 @@ fn kernel_release(root: &Path) -> Option<Vec<u8>> {
         return Some(r);
     }
     let v = read_small(root, "/proc/version")?;
-    let word = v
-        .split(|b| b.is_ascii_whitespace())
-        .filter(|w| !w.is_empty())
-        .nth(2)?;
-    Some(word.to_vec())
+    parse_version_release(&v).map(<[u8]>::to_vec)
 }
 
 impl Collector {

@@ -9,6 +9,7 @@
 use super::dir::numeric_entries;
 use super::source::FileSource;
 use crate::parse::children::children;
+use crate::parse::stat::parse_stat_ppid;
 use crate::parse::statm::parse_statm;
 use crate::parse::status::parse_status;
 use crate::record::{PROCESS_NAME_LEN, ProcessChange};
@@ -282,7 +283,7 @@ impl ProcessTree {
             let Some(n) = self.read_path(buf) else {
                 continue;
             };
-            if let Some(ppid) = stat_ppid(buf.get(..n).unwrap_or(&[])) {
+            if let Some(ppid) = parse_stat_ppid(buf.get(..n).unwrap_or(&[])) {
                 pids.push((pid, ppid));
             }
         }
@@ -397,25 +398,9 @@ fn push_u32(path: &mut PathBuf, mut n: u32) {
     }
 }
 
-/// The parent pid (4th field) of `/proc/PID/stat`; the command may contain spaces and ')'.
-fn stat_ppid(text: &[u8]) -> Option<u32> {
-    let close = text.iter().rposition(|&b| b == b')')?;
-    let rest = text.get(close + 1..)?;
-    let mut fields = rest.split(|&b| b == b' ').filter(|f| !f.is_empty());
-    let _state = fields.next()?;
-    let ppid = fields.next()?;
-    std::str::from_utf8(ppid).ok()?.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stat_ppid_handles_odd_names() {
-        assert_eq!(stat_ppid(b"123 (a b) c)) S 77 123 123 0"), Some(77));
-        assert_eq!(stat_ppid(b"garbage"), None);
-    }
 
     #[test]
     fn tracks_a_real_child_tree() {
