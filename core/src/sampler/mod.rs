@@ -7,21 +7,62 @@
 //! counted and written as `Dropped`), and the *writer* encodes them into frames
 //! and writes a frame at least every 100 ms. Markers and allocator figures from
 //! any thread go through a lock-free MPMC queue ([`TraceHandle`]).
+//!
+//! # The public API (what `jetmem` and `jetmem-ffi` use)
+//!
+//! - Recording: [`SamplerConfig`] (with [`Target`] and a validated
+//!   [`Interval`]) → [`Tracer::start`] → [`Tracer::handle`] for
+//!   [`TraceHandle::mark`] / [`TraceHandle::record_allocator`] from any thread
+//!   → [`Tracer::stop`] → [`StopReport`]. Errors: [`SamplerError`],
+//!   [`MarkError`].
+//! - Watching: [`LiveSampler`] (opens once, [`LiveSampler::sample`] on demand)
+//!   and [`snapshot`] (one reading, for `jetmem info`), with the sources'
+//!   [`SourceStatus`] / [`SourceState`].
+//! - Processes: [`process_alive`] (under a sysroot).
+//! - Lower level, for tests and benchmarks: [`Collector`], [`ProcessTree`],
+//!   [`FileSource`], [`Cuda`], [`Lateness`], [`page_size`].
+//!
+//! # Files, one job each
+//!
+//! - `source.rs`: a kernel file kept open and re-read with `pread`; `alive.rs`:
+//!   whether a process lives;
+//!   `dir.rs`: numeric directory entries without allocation.
+//! - `collect.rs`: opening every source and collecting one sample.
+//! - `tree.rs`: the traced process tree; `cgroup_path.rs`: where a cgroup's
+//!   files lie.
+//! - `cuda.rs`: the CUDA driver (device, memory info).
+//! - `clock.rs`: clocks and absolute deadlines; `lateness.rs`: how late ticks were.
+//! - `sample_loop.rs`: the sampler thread; `handle.rs`: what the threads share
+//!   and [`TraceHandle`]; `writer.rs`: the writer's pending records;
+//!   `supervisor.rs`: the writer thread; `tracer.rs`: [`Tracer`]'s lifecycle
+//!   and the trace header.
+//!
+//! Every kernel file is parsed by [`crate::parse`], every figure derived by
+//! [`crate::accounting`], every frame written by [`crate::wire::TraceWriter`];
+//! the no-`std` part of the crate never imports from here.
 
+mod alive;
 mod cgroup_path;
+mod clock;
 mod collect;
 mod cuda;
 mod dir;
+mod handle;
 mod lateness;
+mod sample_loop;
 mod source;
+mod supervisor;
 mod tracer;
 mod tree;
+mod writer;
 
+pub use alive::process_alive;
 pub use collect::{Collector, page_size};
 pub use cuda::{Cuda, CudaDeviceInfo, CudaUnavailable};
+pub use handle::{MarkError, TraceHandle};
 pub use lateness::Lateness;
 pub use source::{FileSource, SourceState, SourceStatus};
-pub use tracer::{MarkError, StopReport, TraceHandle, Tracer};
+pub use tracer::{StopReport, Tracer};
 pub use tree::{Change, ProcessTree, Tracked};
 
 use crate::accounting::PressureConfig;
@@ -29,6 +70,37 @@ use crate::record::{Platform, Sample};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// A sampling interval, checked to lie in [`Interval::MIN`]..=[`Interval::MAX`]
+/// (10 µs to 1 h): the one place the bounds are checked, for the CLI and the FFI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Interval(Duration);
+
+impl Interval {
+    /// The shortest interval: 10 µs.
+    pub const MIN: Duration = Duration::from_micros(10);
+    /// The longest interval: 1 h.
+    pub const MAX: Duration = Duration::from_secs(3600);
+
+    /// `d`, if it lies within the bounds; else [`SamplerError::BadInterval`].
+    pub fn new(d: Duration) -> Result<Interval, SamplerError> {
+        if (Self::MIN..=Self::MAX).contains(&d) {
+            Ok(Interval(d))
+        } else {
+            Err(SamplerError::BadInterval(d))
+        }
+    }
+
+    /// The interval.
+    pub fn get(self) -> Duration {
+        self.0
+    }
+
+    /// The interval in nanoseconds.
+    pub fn as_nanos(self) -> u64 {
+        self.0.as_nanos() as u64
+    }
+}
 
 /// What to trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,158 @@
+//! What the tracer's threads share, and [`TraceHandle`]: markers and allocator
+//! figures pushed from any thread through a lock-free queue.
+
+use super::clock::mono_ns;
+use crate::record::{Allocator, Mark, MarkKind, Record};
+use crate::text::truncated;
+use heapless::mpmc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+
+/// Capacity of the marker queue (marks and allocator figures from any thread).
+const EVENTS: usize = 1024;
+/// `Shared::exit_code` before the caller gave one.
+pub(super) const NO_EXIT_CODE: i64 = i64::MIN;
+
+/// What other threads push into the trace.
+#[derive(Debug, Clone)]
+pub(super) enum Pushed {
+    Mark(Mark),
+    Allocator(Allocator),
+}
+
+impl From<Pushed> for Record {
+    fn from(p: Pushed) -> Record {
+        match p {
+            Pushed::Mark(m) => Record::Mark(m),
+            Pushed::Allocator(a) => Record::Allocator(a),
+        }
+    }
+}
+
+/// The state the caller, the writer (supervisor) and the sampler thread share.
+pub(super) struct Shared {
+    pub(super) stop: AtomicBool,
+    pub(super) running: AtomicBool,
+    pub(super) sampler_done: AtomicBool,
+    pub(super) target_gone: AtomicBool,
+    pub(super) events: mpmc::Queue<Pushed, EVENTS>,
+    pub(super) events_lost: AtomicU64,
+    pub(super) start_mono_ns: u64,
+    pub(super) exit_code: AtomicI64,
+}
+
+impl Shared {
+    /// A running tracer's state, its clock starting at `start_mono_ns`.
+    pub(super) fn new(start_mono_ns: u64) -> Shared {
+        // heapless deprecates mpmc::Queue::new because a producer pre-empted in the
+        // middle of an enqueue makes others see the queue full until it resumes. Here
+        // that costs at worst a `QueueFull` marker (counted), never a block or UB.
+        #[expect(deprecated)]
+        let events = mpmc::Queue::new();
+        Shared {
+            stop: AtomicBool::new(false),
+            running: AtomicBool::new(true),
+            sampler_done: AtomicBool::new(false),
+            target_gone: AtomicBool::new(false),
+            events,
+            events_lost: AtomicU64::new(0),
+            start_mono_ns,
+            exit_code: AtomicI64::new(NO_EXIT_CODE),
+        }
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("running", &self.running.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a marker or allocator figure was not recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MarkError {
+    /// The tracer has stopped.
+    Stopped,
+    /// The marker queue is full (the writer is behind); the marker was dropped and counted.
+    QueueFull,
+}
+
+impl std::fmt::Display for MarkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MarkError::Stopped => "the tracer has stopped",
+            MarkError::QueueFull => "the marker queue is full; marker dropped",
+        })
+    }
+}
+
+impl std::error::Error for MarkError {}
+
+/// A cheap, cloneable handle for pushing markers and allocator figures from any thread.
+#[derive(Debug, Clone)]
+pub struct TraceHandle {
+    pub(super) shared: Arc<Shared>,
+}
+
+impl TraceHandle {
+    fn now_ns(&self) -> u64 {
+        mono_ns().saturating_sub(self.shared.start_mono_ns)
+    }
+
+    fn push(&self, item: Pushed) -> Result<(), MarkError> {
+        if !self.shared.running.load(Ordering::Acquire) {
+            return Err(MarkError::Stopped);
+        }
+        self.shared.events.enqueue(item).map_err(|_| {
+            self.shared.events_lost.fetch_add(1, Ordering::Relaxed);
+            MarkError::QueueFull
+        })
+    }
+
+    /// Records a marker now. Never blocks, never allocates; the label is cut to
+    /// [`crate::record::MARK_LABEL_LEN`] bytes on a character boundary.
+    pub fn mark(&self, kind: MarkKind, label: &str) -> Result<(), MarkError> {
+        self.push(Pushed::Mark(Mark {
+            t_ns: self.now_ns(),
+            kind,
+            label: truncated(label),
+        }))
+    }
+
+    /// Records a framework allocator's figures now.
+    pub fn record_allocator(
+        &self,
+        device: u8,
+        allocated: Option<u64>,
+        reserved: Option<u64>,
+        peak_allocated: Option<u64>,
+        peak_reserved: Option<u64>,
+    ) -> Result<(), MarkError> {
+        self.push(Pushed::Allocator(Allocator {
+            t_ns: self.now_ns(),
+            device,
+            allocated,
+            reserved,
+            peak_allocated,
+            peak_reserved,
+        }))
+    }
+
+    /// Whether the tracer is still recording.
+    pub fn is_running(&self) -> bool {
+        self.shared.running.load(Ordering::Acquire)
+    }
+
+    /// Whether the traced root process has exited (never true for whole-system traces).
+    pub fn target_exited(&self) -> bool {
+        self.shared.target_gone.load(Ordering::Acquire)
+    }
+
+    /// Markers dropped because the queue was full.
+    pub fn markers_lost(&self) -> u64 {
+        self.shared.events_lost.load(Ordering::Relaxed)
+    }
+}

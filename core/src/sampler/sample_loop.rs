@@ -1,0 +1,206 @@
+//! The sampler thread: one sample per tick at absolute deadlines, the slow
+//! path (process discovery, per-process memory) every 100 ms, pressure events,
+//! and every record pushed into the SPSC ring without ever blocking.
+
+use super::clock::{mono_ns, sleep_until, thread_cpu_ns};
+use super::collect::Collector;
+use super::handle::Shared;
+use super::lateness::Lateness;
+use crate::accounting::{Figures, Peaks, PressureTracker, figures};
+use crate::record::{Dropped, Platform, ProcessEvent, ProcessMemory, Record, Sample};
+use heapless::spsc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// Slow-path period: process discovery, `status`, zram, PSI.
+const SLOW_NS: u64 = 100_000_000;
+/// Per-process memory records are written at most this often.
+const PROCESS_MEMORY_NS: u64 = 1_000_000_000;
+
+/// What the sampler thread hands back when it stops.
+pub(super) struct SamplerOutcome {
+    pub(super) peaks: Peaks,
+    pub(super) samples: u64,
+    pub(super) dropped: u64,
+    pub(super) cpu_ns: u64,
+    pub(super) lateness: Lateness,
+    /// Processes the tree could not track because it was full.
+    pub(super) processes_overflowed: u64,
+}
+
+/// The sampler thread's state between ticks.
+struct SampleLoop<'r, 's> {
+    collector: Collector,
+    ring: spsc::Producer<'r, Record>,
+    shared: &'s Shared,
+    platform: Platform,
+    pressure: PressureTracker,
+    out: SamplerOutcome,
+    /// Samples dropped on a full ring and not yet reported by a `Dropped` record.
+    pending_dropped: u64,
+    sample: Sample,
+    next_slow: u64,
+    next_proc_mem: u64,
+}
+
+/// Samples every `interval_ns` until `shared.stop`, then takes a last sample.
+pub(super) fn sample_loop(
+    collector: Collector,
+    ring: spsc::Producer<'_, Record>,
+    shared: &Shared,
+    interval_ns: u64,
+    pressure: PressureTracker,
+    tree_target: bool,
+) -> SamplerOutcome {
+    collector.bind_thread();
+    let start = shared.start_mono_ns;
+    let mut l = SampleLoop {
+        platform: collector.platform().clone(),
+        collector,
+        ring,
+        shared,
+        pressure,
+        out: SamplerOutcome {
+            peaks: Peaks::new(),
+            samples: 0,
+            dropped: 0,
+            cpu_ns: 0,
+            lateness: Lateness::new(),
+            processes_overflowed: 0,
+        },
+        pending_dropped: 0,
+        sample: Sample::default(),
+        next_slow: start + SLOW_NS,
+        next_proc_mem: start,
+    };
+    let mut k: u64 = 0;
+    while !shared.stop.load(Ordering::Acquire) {
+        let deadline = start + k * interval_ns;
+        sleep_until(deadline, &shared.stop);
+        if shared.stop.load(Ordering::Acquire) {
+            break;
+        }
+        l.tick(deadline);
+        // Skip ticks already missed instead of bursting to catch up.
+        let after = mono_ns().saturating_sub(start);
+        k = (after / interval_ns + 1).max(k + 1);
+        if tree_target && l.collector.target_exited() {
+            // The traced root is gone; the caller decides when to stop.
+            shared.target_gone.store(true, Ordering::Release);
+        }
+    }
+    l.finish()
+}
+
+impl SampleLoop<'_, '_> {
+    /// One tick due at `deadline`: the slow path when due, then a sample.
+    fn tick(&mut self, deadline: u64) {
+        let now = mono_ns();
+        self.out.lateness.record(now.saturating_sub(deadline));
+        let t = now.saturating_sub(self.shared.start_mono_ns);
+        if now >= self.next_slow {
+            self.slow_path(now, t);
+        }
+        let f = self.read_sample(t);
+        if let Some(ev) = self.pressure.update(t, &f) {
+            self.push(Record::Event(ev));
+        }
+        self.push(Record::Sample(self.sample));
+        self.out.samples += 1;
+    }
+
+    /// Process discovery (a `Process` record per change) and, at most once a
+    /// second, a `ProcessMemory` record per tracked process.
+    fn slow_path(&mut self, now: u64, t: u64) {
+        let mut changes: heapless::Vec<ProcessEvent, 64> = heapless::Vec::new();
+        self.collector.slow(|c| {
+            let _ = changes.push(ProcessEvent {
+                t_ns: t,
+                pid: c.pid,
+                ppid: c.ppid,
+                change: c.change,
+                name: c.name.clone(),
+            });
+        });
+        for ev in changes {
+            self.push(Record::Process(ev));
+        }
+        if now >= self.next_proc_mem {
+            for p in self.collector.processes() {
+                let rec = Record::ProcessMemory(ProcessMemory {
+                    t_ns: t,
+                    pid: p.pid,
+                    rss_bytes: p.status_rss_bytes,
+                    hwm_bytes: p.hwm_bytes,
+                    swap_bytes: p.swap_bytes,
+                    locked_bytes: match (p.locked_bytes, p.pinned_bytes) {
+                        (Some(a), Some(b)) => Some(a.saturating_add(b)),
+                        (a, b) => a.or(b),
+                    },
+                });
+                let _ = self.ring.enqueue(rec);
+            }
+            self.next_proc_mem = now + PROCESS_MEMORY_NS;
+        }
+        self.next_slow = now + SLOW_NS;
+    }
+
+    /// Reads one sample at `t` and folds it into the running peaks; returns its figures.
+    fn read_sample(&mut self, t: u64) -> Figures {
+        self.collector.fast(t, &mut self.sample);
+        let f = figures(&self.platform, &self.sample.counters);
+        self.out.peaks.update(&f, &self.sample.counters);
+        f
+    }
+
+    /// Pushes a record, first reporting samples dropped earlier; a sample that
+    /// does not fit is dropped and counted.
+    fn push(&mut self, rec: Record) {
+        let t = rec.t_ns();
+        if self.pending_dropped > 0
+            && self
+                .ring
+                .enqueue(Record::Dropped(Dropped {
+                    t_ns: t,
+                    samples: self.pending_dropped,
+                }))
+                .is_ok()
+        {
+            self.pending_dropped = 0;
+        }
+        let is_sample = matches!(rec, Record::Sample(_));
+        if self.ring.enqueue(rec).is_err() && is_sample {
+            self.pending_dropped += 1;
+            self.out.dropped += 1;
+        }
+    }
+
+    /// A last sample at the stop, so that every trace ends with the state it
+    /// ended in (and a very short one has a sample at all); then the drops not
+    /// yet reported, waiting up to a second for room in the ring.
+    fn finish(mut self) -> SamplerOutcome {
+        let t = mono_ns().saturating_sub(self.shared.start_mono_ns);
+        self.read_sample(t);
+        self.push(Record::Sample(self.sample));
+        self.out.samples += 1;
+        if self.pending_dropped > 0 {
+            let t = mono_ns().saturating_sub(self.shared.start_mono_ns);
+            for _ in 0..1000 {
+                if self
+                    .ring
+                    .enqueue(Record::Dropped(Dropped {
+                        t_ns: t,
+                        samples: self.pending_dropped,
+                    }))
+                    .is_ok()
+                {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        self.out.processes_overflowed = self.collector.tree().map_or(0, |t| t.overflowed);
+        self.out.cpu_ns = thread_cpu_ns();
+        self.out
+    }
+}

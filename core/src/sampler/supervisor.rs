@@ -1,0 +1,127 @@
+//! The writer thread ("supervisor"): starts the sampler thread, drains the
+//! ring and the marker queue into frames at least every 100 ms, stops the
+//! sampler on a write error, and writes the `End` record.
+
+use super::SamplerError;
+use super::clock::{mono_ns, thread_cpu_ns};
+use super::collect::Collector;
+use super::handle::{NO_EXIT_CODE, Shared};
+use super::sample_loop::{SamplerOutcome, sample_loop};
+use super::tracer::StopReport;
+use super::writer::Writer;
+use crate::accounting::PressureTracker;
+use crate::record::{End, Record};
+use crate::wire::TraceWriter;
+use heapless::spsc;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// Capacity of the sampler → writer ring (records).
+const RING: usize = 1024;
+/// The writer writes a frame at least this often, so a killed recorder loses at most this much.
+const FLUSH_NS: u64 = 100_000_000;
+/// How often the writer wakes to drain the queues.
+const WRITER_TICK: Duration = Duration::from_millis(5);
+
+/// Runs the trace to its end: the body of the writer thread.
+pub(super) fn supervise<W: Write>(
+    collector: Collector,
+    trace: TraceWriter<W>,
+    shared: Arc<Shared>,
+    interval_ns: u64,
+    pressure: PressureTracker,
+    tree_target: bool,
+) -> Result<StopReport, SamplerError> {
+    let mut ring: Box<spsc::Queue<Record, RING>> = Box::new(spsc::Queue::new());
+    let (producer, mut consumer) = ring.split();
+    let mut writer = Writer::new(trace);
+    let outcome = std::thread::scope(|scope| {
+        let sampler = std::thread::Builder::new()
+            .name("jetmem-sampler".into())
+            .spawn_scoped(scope, || {
+                let o = sample_loop(
+                    collector,
+                    producer,
+                    &shared,
+                    interval_ns,
+                    pressure,
+                    tree_target,
+                );
+                shared.sampler_done.store(true, Ordering::Release);
+                o
+            });
+        let sampler = match sampler {
+            Ok(h) => h,
+            Err(e) => return Err(SamplerError::Thread(e.to_string())),
+        };
+        loop {
+            let done = shared.sampler_done.load(Ordering::Acquire);
+            while let Some(rec) = consumer.dequeue() {
+                writer.add(rec);
+            }
+            drain_events(&shared, &mut writer);
+            if mono_ns().saturating_sub(writer.last_flush) >= FLUSH_NS {
+                writer.flush();
+            }
+            if writer.error.is_some() {
+                // Stop sampling; the traced program is left alone.
+                shared.stop.store(true, Ordering::Release);
+            }
+            if done && consumer.peek().is_none() {
+                break;
+            }
+            std::thread::sleep(WRITER_TICK);
+        }
+        sampler
+            .join()
+            .map_err(|_| SamplerError::Thread("sampler thread panicked".into()))
+    })?;
+    shared.running.store(false, Ordering::Release);
+    drain_events(&shared, &mut writer);
+    let end = end_record(&shared, &outcome);
+    writer.add(Record::End(end));
+    writer.flush();
+    if outcome.processes_overflowed > 0 {
+        log::warn!(
+            "jetmem: {} processes of the tree were not tracked (the process table was full)",
+            outcome.processes_overflowed
+        );
+    }
+    Ok(StopReport {
+        end,
+        frames: writer.record_frames(),
+        write_error: writer.error,
+        markers_lost: shared.events_lost.load(Ordering::Relaxed),
+        processes_overflowed: outcome.processes_overflowed,
+        peaks: outcome.peaks,
+    })
+}
+
+/// Moves every queued marker and allocator figure into the writer.
+fn drain_events<W: Write>(shared: &Shared, writer: &mut Writer<W>) {
+    while let Some(p) = shared.events.dequeue() {
+        writer.add(p.into());
+    }
+}
+
+/// The `End` record: counts, CPU times, lateness and the exit code.
+fn end_record(shared: &Shared, outcome: &SamplerOutcome) -> End {
+    let code = shared.exit_code.load(Ordering::Acquire);
+    End {
+        t_ns: mono_ns().saturating_sub(shared.start_mono_ns),
+        samples: outcome.samples,
+        dropped: outcome.dropped,
+        sampler_cpu_ns: outcome.cpu_ns,
+        writer_cpu_ns: thread_cpu_ns(),
+        lateness_p50_ns: outcome.lateness.percentile(50.0),
+        lateness_p99_ns: outcome.lateness.percentile(99.0),
+        lateness_max_ns: outcome.lateness.max(),
+        exit_code: if code == NO_EXIT_CODE {
+            None
+        } else {
+            i32::try_from(code).ok()
+        },
+    }
+}
