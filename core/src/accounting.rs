@@ -72,6 +72,9 @@ pub fn select_gpu_source(avail: GpuAvailability) -> (GpuSource, Option<&'static 
     }
 }
 
+/// How [`Figures::used`] is defined, in the words reports print.
+pub const USED_DEFINITION: &str = "MemTotal - MemAvailable";
+
 /// The figures of one sample. All in bytes; `None` is unknown, never 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Figures {

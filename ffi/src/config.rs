@@ -1,8 +1,8 @@
 //! `jetmem_config`: what a C caller asks to trace, and its checked Rust form.
 
-use crate::backend::{SamplerConfig, Target};
 use crate::handle::try_cstr;
 use crate::status::jetmem_status;
+use jetmem_core::sampler::{Interval, SamplerConfig, Target};
 use std::ffi::{OsStr, c_char};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -21,6 +21,10 @@ pub const JETMEM_DEFAULT_INTERVAL_NS: u64 = 10_000_000;
 pub const JETMEM_MIN_INTERVAL_NS: u64 = 10_000;
 /// The longest sampling interval accepted: 1 hour.
 pub const JETMEM_MAX_INTERVAL_NS: u64 = 3_600_000_000_000;
+
+// The C header states the bounds as numbers; the check itself is core's `Interval::new`.
+const _: () = assert!(JETMEM_MIN_INTERVAL_NS as u128 == Interval::MIN.as_nanos());
+const _: () = assert!(JETMEM_MAX_INTERVAL_NS as u128 == Interval::MAX.as_nanos());
 
 /// What to trace and where to write it. Fill it with `jetmem_config_default`
 /// first, then set the fields you need. jetmem copies everything it needs
@@ -88,9 +92,10 @@ impl jetmem_config {
         }
         let interval_ns = match self.interval_ns {
             0 => JETMEM_DEFAULT_INTERVAL_NS,
-            n if (JETMEM_MIN_INTERVAL_NS..=JETMEM_MAX_INTERVAL_NS).contains(&n) => n,
-            _ => return Err(jetmem_status::InvalidArgument),
+            n => n,
         };
+        let interval = Interval::new(Duration::from_nanos(interval_ns))
+            .map_err(|_| jetmem_status::InvalidArgument)?;
         if self.flags & !JETMEM_FLAGS_ALL != 0 {
             return Err(jetmem_status::InvalidArgument);
         }
@@ -117,7 +122,7 @@ impl jetmem_config {
             _ => own_command_line(),
         };
         let mut sampler = SamplerConfig {
-            interval: Duration::from_nanos(interval_ns),
+            interval: interval.get(),
             target,
             label,
             command,

@@ -11,7 +11,6 @@
 )]
 #![allow(non_camel_case_types)]
 
-mod backend;
 pub mod config;
 mod handle;
 mod output;

@@ -1,12 +1,12 @@
 //! The Rust value behind a `jetmem_tracer *`: the core's tracer plus a handle
 //! for lock-free marks.
 
-use crate::backend::{MarkError, SamplerError, TraceHandle, Tracer as CoreTracer};
 use crate::config::Checked;
 use crate::handle::Castable;
 use crate::output::LazyFile;
 use crate::status::jetmem_status;
 use jetmem_core::record::MarkKind;
+use jetmem_core::sampler::{MarkError, SamplerError, TraceHandle, Tracer as CoreTracer};
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 

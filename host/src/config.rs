@@ -1,11 +1,14 @@
-//! Validated settings: durations, output paths that are never overwritten without --force.
+//! Validated settings: what the command line asks for, checked once (the
+//! sampling interval's bounds by [`Interval::new`], in core, as for the FFI).
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use jetmem_core::sampler::{Interval, SamplerConfig};
+
+use crate::args::RecordArgs;
 use crate::error::CliError;
+use crate::output::default_trace_name;
 
 /// Parses `10ms`, `0.5s`, `2m`, `1h`, `250us`; a bare number is seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -37,98 +40,78 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// Creates `path` for writing; fails if it exists unless `force`.
-pub fn create_output(path: &Path, force: bool) -> Result<File, CliError> {
-    let mut opts = OpenOptions::new();
-    opts.write(true);
-    if force {
-        opts.create(true).truncate(true);
-    } else {
-        opts.create_new(true);
-    }
-    opts.open(path).map_err(|source| {
-        if source.kind() == io::ErrorKind::AlreadyExists {
-            CliError::Exists {
-                path: path.to_path_buf(),
-            }
-        } else {
-            CliError::Write {
-                path: path.to_path_buf(),
-                source,
-            }
-        }
-    })
+/// What `jetmem record` records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Runs this command line and traces its process tree.
+    Command(Vec<String>),
+    /// Traces a running process and its descendants.
+    Pid(u32),
+    /// Traces the whole system.
+    System,
 }
 
-/// Writes `text` to `path` (never overwriting without `force`), or to stdout when `path` is `None`.
-pub fn write_output(path: Option<&Path>, force: bool, text: &[u8]) -> Result<(), CliError> {
-    match path {
-        Some(p) => {
-            let mut w = BufWriter::new(create_output(p, force)?);
-            w.write_all(text)
-                .and_then(|()| w.flush())
-                .map_err(|source| CliError::Write {
-                    path: p.to_path_buf(),
-                    source,
+/// `jetmem record`'s settings, checked.
+#[derive(Debug, Clone)]
+pub struct RecordConfig {
+    /// What to record.
+    pub mode: Mode,
+    /// The trace file.
+    pub output: PathBuf,
+    /// Whether an existing trace file may be overwritten.
+    pub force: bool,
+    /// The sampler's settings (the target is set when the process is known).
+    pub sampler: SamplerConfig,
+    /// Stop after this long (with `--system` or `--pid`).
+    pub duration: Option<Duration>,
+    /// Whether to print the report when recording ends.
+    pub report: bool,
+}
+
+impl RecordConfig {
+    /// Checks the arguments; `unix_secs` names the default trace file.
+    pub fn from_args(a: RecordArgs, unix_secs: u64) -> Result<RecordConfig, CliError> {
+        let interval = Interval::new(a.interval).map_err(|e| CliError::Sampler(e.to_string()))?;
+        let mode = match (a.pid, a.system, a.command.is_empty()) {
+            (Some(pid), _, _) => Mode::Pid(pid),
+            (None, false, false) => Mode::Command(a.command),
+            _ => Mode::System,
+        };
+        let name_from: Vec<String> = match &mode {
+            Mode::Command(c) => c.clone(),
+            Mode::Pid(pid) => vec![format!("pid{pid}")],
+            Mode::System => Vec::new(),
+        };
+        let output = a
+            .output
+            .unwrap_or_else(|| default_trace_name(&name_from, unix_secs));
+        let label = a.label.unwrap_or_else(|| {
+            name_from
+                .first()
+                .map(|p| {
+                    Path::new(p)
+                        .file_name()
+                        .map_or_else(|| p.clone(), |f| f.to_string_lossy().into_owned())
                 })
-        }
-        None => write_stdout(text),
-    }
-}
-
-/// Writes to stdout; a closed pipe (`| head`) is not an error.
-pub fn write_stdout(text: &[u8]) -> Result<(), CliError> {
-    let mut out = io::stdout().lock();
-    match out.write_all(text).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.map_err(CliError::stdout),
-    }
-}
-
-/// The default trace name: `<program>-<YYYYmmdd-HHMMSS>.jetmem` in the current directory.
-pub fn default_trace_name(command: &[String], unix_secs: u64) -> PathBuf {
-    let program = command
-        .first()
-        .map(|c| {
-            Path::new(c)
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_else(|| c.clone())
+                .unwrap_or_else(|| "system".to_owned())
+        });
+        let sampler = SamplerConfig {
+            root: a.root,
+            interval: interval.get(),
+            label,
+            command: name_from.join(" "),
+            probe_cuda: !a.no_cuda,
+            ..SamplerConfig::default()
+        };
+        Ok(RecordConfig {
+            mode,
+            output,
+            force: a.force,
+            sampler,
+            duration: a.duration,
+            report: !a.no_report,
         })
-        .unwrap_or_else(|| "system".to_owned());
-    let safe: String = program
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(40)
-        .collect();
-    PathBuf::from(format!("{safe}-{}.jetmem", utc_stamp(unix_secs)))
-}
-
-/// `YYYYmmdd-HHMMSS` in UTC (civil-from-days, no time-zone database needed).
-pub fn utc_stamp(unix_secs: u64) -> String {
-    let days = (unix_secs / 86_400) as i64;
-    let rem = unix_secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    }
 }
 
 #[cfg(test)]
@@ -144,19 +127,5 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("10 parsecs").is_err());
         assert!(parse_duration("ms").is_err());
-    }
-
-    #[test]
-    fn default_name_from_command_and_time() {
-        let cmd = vec!["/usr/bin/python3".to_owned(), "train.py".to_owned()];
-        // 2026-11-26 19:39:11 UTC
-        assert_eq!(
-            default_trace_name(&cmd, 1_795_721_951),
-            PathBuf::from("python3-20261126-193911.jetmem")
-        );
-        assert_eq!(
-            default_trace_name(&[], 0),
-            PathBuf::from("system-19700101-000000.jetmem")
-        );
     }
 }

@@ -8,12 +8,12 @@ use jetmem_core::wire::Item;
 use serde_json::{Value, json};
 
 use crate::args::{ExportArgs, ExportFormat};
-use crate::config::write_output;
 use crate::error::CliError;
-use crate::figures::figures;
+use crate::output::write_output;
 use crate::report::csv::field;
 use crate::trace;
 use crate::units::{mib, secs};
+use jetmem_core::accounting::figures;
 
 /// Runs `jetmem export`.
 pub fn run(a: &ExportArgs) -> Result<(), CliError> {
@@ -171,7 +171,7 @@ pub fn json_export(path: &Path) -> Result<String, CliError> {
 /// Counter tracks of the Perfetto export: name and how to get the value in MiB.
 type Track = (
     &'static str,
-    fn(&crate::figures::Figures, &jetmem_core::record::Counters) -> Option<u64>,
+    fn(&jetmem_core::accounting::Figures, &jetmem_core::record::Counters) -> Option<u64>,
 );
 
 const TRACKS: &[Track] = &[

@@ -8,12 +8,12 @@ use jetmem_core::record::{Architecture, Counter, Evidence, Platform};
 use serde::Serialize;
 
 use crate::args::InfoArgs;
-use crate::config::write_stdout;
 use crate::error::CliError;
-use crate::figures::{Figures, USED_DEFINITION, figures};
+use crate::output::write_stdout;
 use crate::report::model::{PlatformInfo, REPORT_FORMAT_VERSION, non_empty};
-use crate::sampler::{Snapshot, SourceState, snapshot};
 use crate::units::{bytes, opt_bytes};
+use jetmem_core::accounting::{Figures, USED_DEFINITION, figures};
+use jetmem_core::sampler::{Snapshot, SourceState, snapshot};
 
 /// `info --json`: the report's key names, for one snapshot.
 #[derive(Debug, Serialize)]

@@ -7,13 +7,12 @@ mod args;
 mod config;
 mod error;
 mod export;
-mod figures;
 mod info;
 mod monitor;
+mod output;
 mod plot;
 mod record;
 mod report;
-mod sampler;
 mod signals;
 mod style;
 mod trace;
@@ -24,8 +23,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use crate::args::{Cli, Command, ReportArgs, ReportFormat};
-use crate::config::write_stdout;
 use crate::error::CliError;
+use crate::output::write_stdout;
 use crate::report::model::analyze;
 use crate::style::Style;
 

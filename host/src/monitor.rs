@@ -8,12 +8,12 @@ use std::time::Instant;
 use jetmem_core::record::Architecture;
 
 use crate::args::MonitorArgs;
-use crate::config::{create_output, write_stdout};
 use crate::error::CliError;
-use crate::figures::{Figures, figures};
-use crate::sampler::{LiveSampler, Target};
+use crate::output::{create_output, write_stdout};
 use crate::signals;
 use crate::units::{bytes, opt_bytes};
+use jetmem_core::accounting::{Figures, figures};
+use jetmem_core::sampler::{LiveSampler, Target};
 
 /// Available under this share of MemTotal (per mille) is flagged as pressure.
 const PRESSURE_PERMILLE: u64 = 200;

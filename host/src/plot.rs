@@ -7,8 +7,8 @@
 use plotters::prelude::*;
 
 use crate::args::PlotArgs;
-use crate::config::write_output;
 use crate::error::CliError;
+use crate::output::write_output;
 use crate::report::model::{Point, Report, analyze};
 
 const GIB: f64 = (1u64 << 30) as f64;

@@ -7,7 +7,7 @@
 
 use std::io::BufWriter;
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitCode, ExitStatus};
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -16,24 +16,18 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::args::RecordArgs;
-use crate::config::{create_output, default_trace_name};
+use crate::config::{Mode, RecordConfig};
 use crate::error::CliError;
+use crate::output::create_output;
 use crate::report::model::analyze;
-use crate::sampler::{SamplerConfig, Target, Tracer};
 use crate::signals;
 use crate::style::Style;
+use jetmem_core::sampler::{SamplerConfig, Target, Tracer, process_alive};
 
 /// Whole-system recordings without --duration last this long.
 const DEFAULT_SYSTEM_DURATION: Duration = Duration::from_secs(10);
 /// How often the wait loop looks at the child and the signal flags.
 const POLL: Duration = Duration::from_millis(5);
-
-/// What is being recorded.
-enum Mode {
-    Command(Vec<String>),
-    Pid(u32),
-    System,
-}
 
 /// The exit code of a child's status: its code, or 128 + the signal that killed it.
 pub fn status_code(status: ExitStatus) -> i32 {
@@ -46,44 +40,19 @@ pub fn status_code(status: ExitStatus) -> i32 {
 
 /// Runs `jetmem record`; the exit code is the child's.
 pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
-    let mode = match (a.pid, a.system, a.command.is_empty()) {
-        (Some(pid), _, _) => Mode::Pid(pid),
-        (None, false, false) => Mode::Command(a.command.clone()),
-        _ => Mode::System,
-    };
     let unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let name_from: Vec<String> = match &mode {
-        Mode::Command(c) => c.clone(),
-        Mode::Pid(pid) => vec![format!("pid{pid}")],
-        Mode::System => Vec::new(),
-    };
-    let output: PathBuf = a
-        .output
-        .clone()
-        .unwrap_or_else(|| default_trace_name(&name_from, unix));
-    let file = create_output(&output, a.force)?;
+    let RecordConfig {
+        mode,
+        output,
+        force,
+        sampler: mut cfg,
+        duration,
+        report,
+    } = RecordConfig::from_args(a, unix)?;
+    let file = create_output(&output, force)?;
     signals::install().map_err(|e| CliError::Sampler(format!("cannot catch signals: {e}")))?;
-
-    let label = a.label.clone().unwrap_or_else(|| {
-        name_from
-            .first()
-            .map(|p| {
-                Path::new(p)
-                    .file_name()
-                    .map_or_else(|| p.clone(), |f| f.to_string_lossy().into_owned())
-            })
-            .unwrap_or_else(|| "system".to_owned())
-    });
-    let mut cfg = SamplerConfig {
-        root: a.root.clone(),
-        interval: a.interval,
-        label,
-        command: name_from.join(" "),
-        probe_cuda: !a.no_cuda,
-        ..SamplerConfig::default()
-    };
 
     let code = match mode {
         Mode::Command(argv) => {
@@ -118,10 +87,11 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
         }
         Mode::Pid(pid) => {
             cfg.target = Target::Tree { pid };
+            let root = cfg.root.clone();
             let tracer = start(cfg, file, &output)?;
             let handle = tracer.handle();
-            wait_until(a.duration, || {
-                handle.is_running() && !handle.target_exited() && process_alive(pid)
+            wait_until(duration, || {
+                handle.is_running() && !handle.target_exited() && process_alive(&root, pid)
             });
             finish(tracer, None, &output)?;
             0
@@ -129,13 +99,13 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
         Mode::System => {
             cfg.target = Target::System;
             let tracer = start(cfg, file, &output)?;
-            wait_until(Some(a.duration.unwrap_or(DEFAULT_SYSTEM_DURATION)), || true);
+            wait_until(Some(duration.unwrap_or(DEFAULT_SYSTEM_DURATION)), || true);
             finish(tracer, None, &output)?;
             0
         }
     };
     eprintln!("jetmem: trace written to {}", output.display());
-    if !a.no_report {
+    if report {
         let (report, _) = analyze(&output, false)?;
         let style = Style::for_stderr();
         eprint!("{}", crate::report::text::render(&report, false, style));
@@ -203,18 +173,6 @@ fn wait_child(child: &mut Child) -> Result<ExitStatus, CliError> {
                 });
             }
         }
-    }
-}
-
-/// Whether `pid` exists and is not a zombie (an exited process its parent has not reaped).
-fn process_alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the parenthesised command name, which may itself hold spaces.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => kill(Pid::from_raw(pid as i32), None).is_ok(),
     }
 }
 

@@ -15,10 +15,10 @@ use jetmem_core::wire::stream::DecodeStats;
 use serde::Serialize;
 
 use crate::error::CliError;
-use crate::figures::{Figures, PressureConfig, USED_DEFINITION, figures};
 use crate::report::advice;
 use crate::trace;
 use crate::units::secs;
+use jetmem_core::accounting::{Figures, PressureConfig, USED_DEFINITION, figures};
 
 /// Version of the report JSON; bumped only when a key changes meaning or goes away.
 pub const REPORT_FORMAT_VERSION: u32 = 1;
