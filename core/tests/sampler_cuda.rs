@@ -18,6 +18,13 @@ fn fake_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("JETMEM_FAKECUDA_DIR") {
         return PathBuf::from(dir);
     }
+    // Built once per test process: tests run in parallel, and two `cc` writing
+    // the same file let a child load a half-written library.
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(build_fake).clone()
+}
+
+fn build_fake() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("jetmem-fakecuda-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fakecuda/fakecuda.c");
