@@ -10,7 +10,7 @@
 //!   `memory_info()` of each), run by `python3` in the same repetition.
 //!
 //! Ratios are computed per repetition against the floor measured in that same
-//! repetition, then the median is taken (the method of shared/docs/perf-anchors.md).
+//! repetition, then the median is taken (the method docs/PERFORMANCE.md describes).
 //! Then the tracer runs at 1 kHz for `JETMEM_BENCH_SUSTAIN_S` seconds (default 60)
 //! and reports its own CPU time and drops from the `End` record.
 
@@ -93,7 +93,7 @@ fn main() {
     let tick_floor: libloading::Symbol<TickFloor> =
         unsafe { lib.get(b"tick_floor_cpu_pct") }.unwrap();
 
-    // bash root -> {sleep, sleep, bash -> {sleep, sleep}}: 6 processes, as in perf-anchors.
+    // bash root -> {sleep, sleep, bash -> {sleep, sleep}}: 6 processes, as in docs/PERFORMANCE.md.
     let mut tree = Command::new("bash")
         .process_group(0)
         .arg("-c")

@@ -16,7 +16,7 @@ fn info(root: &std::path::Path) -> Value {
 }
 
 /// What each fixture root must give; values from the fixture files and the L4T → JetPack table
-/// of shared/docs/jetson-memory.md §4.3.
+/// in core/src/parse/nv_tegra_release.rs.
 fn expect(name: &str, j: &Value) -> bool {
     let p = &j["platform"];
     match name {

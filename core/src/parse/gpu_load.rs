@@ -10,7 +10,7 @@
 use super::{ParseError, whole_u64};
 
 /// Where the GPU load file lives, relative to `/`, most recent layouts first
-/// (jetson-memory.md §7: tegrastats, htop, glances, jtop). The sampler uses the
+/// (the paths tegrastats, htop, glances and jtop read). The sampler uses the
 /// first that exists.
 pub const GPU_LOAD_PATHS: &[&str] = &[
     // Orin JP5/JP6/JP7 (tegrastats IGPU_LOAD, glances).

@@ -349,7 +349,7 @@ mod tests {
         assert_eq!(m.nvmap_mem_free, Some(1_024 * KIB));
     }
 
-    /// jetson-memory.md §3.2, the oracle table for this fixture, to the KiB.
+    /// The figures docs/accounting.md gives for this fixture, to the KiB.
     #[test]
     fn nano_reproduces_the_oracle_table() {
         let m = parse_meminfo(NANO).unwrap();

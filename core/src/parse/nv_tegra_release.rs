@@ -53,7 +53,7 @@ pub fn parse_nv_tegra_release(text: &[u8]) -> Result<L4tRelease, ParseError> {
     })
 }
 
-/// L4T → JetPack, from jetson-stats 7.2.2 `NVIDIA_JETPACK` (jetson-memory.md §4.3).
+/// L4T → JetPack, from jetson-stats 7.2.2 `NVIDIA_JETPACK` (docs/accounting.md, platform).
 const JETPACK: &[((u16, u16, u16), &str)] = &[
     // JetPack 7
     ((39, 2, 2), "7.2.2"),

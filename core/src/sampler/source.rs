@@ -1,6 +1,6 @@
 //! A kernel file opened once and re-read with `pread` into a fixed buffer.
 //!
-//! Reopening a `/proc` file costs about 5 µs per read (perf-anchors §1); a kept
+//! Reopening a `/proc` file costs about 5 µs per read (docs/PERFORMANCE.md); a kept
 //! file descriptor re-read at offset 0 returns a fresh snapshot each time.
 
 use std::fs::File;
