@@ -7,24 +7,18 @@
 //! `status`, zram, PSI, the cgroup peak and limit, and nvmap's client table;
 //! its values are carried into every sample until the next slow read.
 
-use super::cgroup_path::{CgroupFiles, memory_cgroup, root_cgroup};
-use super::cuda::{Cuda, CudaUnavailable};
-use super::source::{
-    FileSource, SourceState, SourceStatus, open_optional, open_recorded, read_small, under,
-};
+mod open;
+
+use super::cuda::Cuda;
+use super::source::{FileSource, SourceStatus};
 use super::tree::{Change, ProcessTree, SlowSums};
-use super::{SamplerError, Target};
-use crate::accounting::{Access, GpuAvailability, select_gpu_source};
 use crate::parse::cgroup::{CgroupValue, parse_cgroup_value};
-use crate::parse::gpu_load::{GPU_LOAD_PATHS, parse_gpu_load};
-use crate::parse::kernel::parse_version_release;
+use crate::parse::gpu_load::parse_gpu_load;
 use crate::parse::meminfo::MeminfoParser;
 use crate::parse::nvmap::{nvmap_clients_total, parse_nvmap_total};
 use crate::parse::pressure::parse_psi;
 use crate::parse::zram::parse_zram_mm_stat;
-use crate::platform::{CudaDevice, PlatformInputs, detect};
-use crate::record::{Architecture, Counter, Counters, GpuSource, Platform, Sample};
-use crate::text::truncated;
+use crate::record::{Counter, Counters, GpuSource, Platform, Sample};
 use std::path::{Path, PathBuf};
 
 const NVMAP_TOTAL: &str = "/sys/kernel/debug/nvmap/stats/total_memory";
@@ -73,195 +67,7 @@ pub fn page_size() -> u64 {
     }
 }
 
-fn access_of(sources: &[SourceStatus], name: &str) -> Access {
-    match sources.iter().find(|s| s.name == name).map(|s| &s.state) {
-        Some(SourceState::Ok) => Access::Readable,
-        Some(SourceState::NeedsRoot) => Access::NeedsRoot,
-        _ => Access::Missing,
-    }
-}
-
-/// The kernel release: `/proc/sys/kernel/osrelease`, else the third word of `/proc/version`.
-fn kernel_release(root: &Path) -> Option<Vec<u8>> {
-    if let Some(r) = read_small(root, "/proc/sys/kernel/osrelease") {
-        return Some(r);
-    }
-    let v = read_small(root, "/proc/version")?;
-    parse_version_release(&v).map(<[u8]>::to_vec)
-}
-
 impl Collector {
-    /// Opens every source under `root` for `target`. With `probe_cuda`, looks for a CUDA device.
-    pub fn open(root: &Path, target: Target, probe_cuda: bool) -> Result<Self, SamplerError> {
-        // A missing sysroot is a typo, not a machine whose every source is missing.
-        if let Err(source) = std::fs::read_dir(root) {
-            return Err(SamplerError::Io {
-                path: root.to_path_buf(),
-                source,
-            });
-        }
-        let mut sources = Vec::new();
-        let meminfo = open_optional(root, "meminfo", "/proc/meminfo", 4096, &mut sources);
-        let mut meminfo_parser = MeminfoParser::new();
-        let first = match &meminfo {
-            Some(m) => meminfo_parser.parse(m.last()).ok(),
-            None => None,
-        };
-        let meminfo_has_nvmap = first.as_ref().is_some_and(|m| m.nvmap_mem_used.is_some());
-
-        let tree = match target {
-            Target::System => None,
-            Target::Tree { pid } => Some(ProcessTree::new(root, pid).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    SamplerError::NoSuchProcess(pid)
-                } else {
-                    SamplerError::Io {
-                        path: under(root, &format!("/proc/{pid}/statm")),
-                        source: e,
-                    }
-                }
-            })?),
-        };
-        let cgroup: Option<CgroupFiles> = match target {
-            Target::System => Some(root_cgroup(root)),
-            Target::Tree { pid } => read_small(root, &format!("/proc/{pid}/cgroup"))
-                .and_then(|text| memory_cgroup(root, &text)),
-        };
-        let (cgroup_current, cgroup_peak, cgroup_max) = match &cgroup {
-            Some(c) => (
-                open_recorded("cgroup-current", c.current.clone(), 64, &mut sources),
-                open_recorded("cgroup-peak", c.peak.clone(), 64, &mut sources),
-                open_recorded("cgroup-max", c.max.clone(), 64, &mut sources),
-            ),
-            None => (None, None, None),
-        };
-        let psi = open_optional(
-            root,
-            "psi-memory",
-            "/proc/pressure/memory",
-            256,
-            &mut sources,
-        );
-        let nvmap_total = open_optional(root, "nvmap-total", NVMAP_TOTAL, 64, &mut sources);
-        let nvmap_clients = open_optional(root, "nvmap-clients", NVMAP_CLIENTS, 8192, &mut sources);
-        let gpu_load = GPU_LOAD_PATHS.iter().find_map(|rel| {
-            FileSource::open(&root.join(rel), 32).ok().map(|mut s| {
-                let _ = s.read();
-                s
-            })
-        });
-        sources.push(SourceStatus {
-            name: "gpu-load",
-            path: root.join(GPU_LOAD_PATHS.first().copied().unwrap_or("")),
-            state: if gpu_load.is_some() {
-                SourceState::Ok
-            } else {
-                SourceState::Missing
-            },
-        });
-        let mut zram = Vec::new();
-        for i in 0..16 {
-            let abs = format!("/sys/block/zram{i}/mm_stat");
-            match FileSource::open(&under(root, &abs), 256) {
-                Ok(s) => zram.push(s),
-                Err(_) => break,
-            }
-        }
-
-        let (cuda, cuda_reason) = if probe_cuda {
-            // A context is only needed for cuMemGetInfo; on unified memory with
-            // nvmap readable it would only add its own footprint.
-            let nvmap_ok = meminfo_has_nvmap || nvmap_total.is_some() || nvmap_clients.is_some();
-            match Cuda::open(0, false) {
-                Ok(mut c) => {
-                    if !(c.info.integrated && nvmap_ok) {
-                        if let Err(e) = c.retain_context() {
-                            log::warn!("CUDA memory figures unavailable: {}", e.reason());
-                        }
-                    }
-                    (Some(c), None)
-                }
-                Err(e) => (None, Some(e.reason())),
-            }
-        } else {
-            (None, Some(CudaUnavailable::Disabled.reason()))
-        };
-        sources.push(SourceStatus {
-            name: "cuda",
-            path: PathBuf::from("libcuda.so.1"),
-            state: match &cuda {
-                Some(_) => SourceState::Ok,
-                None => SourceState::Unreadable(cuda_reason.clone().unwrap_or_default()),
-            },
-        });
-
-        let page_size = page_size();
-        let nv = read_small(root, "/etc/nv_tegra_release");
-        let model = read_small(root, "/sys/firmware/devicetree/base/model")
-            .or_else(|| read_small(root, "/proc/device-tree/model"));
-        let compatible = read_small(root, "/sys/firmware/devicetree/base/compatible")
-            .or_else(|| read_small(root, "/proc/device-tree/compatible"));
-        let kernel = kernel_release(root);
-        let cuda_dev = cuda.as_ref().map(|c| CudaDevice {
-            name: c.info.name.as_str(),
-            integrated: c.info.integrated,
-            total_bytes: Some(c.info.total_bytes),
-        });
-        let inputs = PlatformInputs {
-            nv_tegra_release: nv.as_deref(),
-            dt_model: model.as_deref(),
-            dt_compatible: compatible.as_deref(),
-            kernel_release: kernel.as_deref(),
-            meminfo_has_nvmap,
-            cuda: cuda_dev,
-            page_size: page_size as u32,
-            mem_total_bytes: first.as_ref().and_then(|m| m.mem_total),
-        };
-        let mut platform = detect(&inputs);
-        let avail = GpuAvailability {
-            meminfo_nvmap: meminfo_has_nvmap,
-            nvmap_total: access_of(&sources, "nvmap-total"),
-            nvmap_clients: access_of(&sources, "nvmap-clients"),
-            cuda: match &cuda {
-                Some(c) if c.has_context() => Access::Readable,
-                _ => Access::Missing,
-            },
-            thor_nvml: Access::Missing,
-        };
-        let (source, reason) = select_gpu_source(avail);
-        platform.gpu_source = source;
-        platform.gpu_reason = truncated(reason.unwrap_or(""));
-        // Off Jetson, the nvmap reasons do not apply: say why CUDA gave nothing.
-        if source == GpuSource::None && platform.architecture != Architecture::Unified {
-            if let Some(r) = &cuda_reason {
-                platform.gpu_reason = truncated(r);
-            }
-        }
-
-        let mut c = Collector {
-            root: root.to_path_buf(),
-            page_size,
-            platform,
-            sources,
-            meminfo,
-            meminfo_parser,
-            cgroup_current,
-            cgroup_peak,
-            cgroup_max,
-            psi,
-            nvmap_total,
-            nvmap_clients,
-            gpu_load,
-            zram,
-            tree,
-            cuda,
-            cuda_reason,
-            sticky: Sticky::default(),
-        };
-        c.slow(|_| {});
-        Ok(c)
-    }
-
     /// The sysroot this collector reads.
     pub fn root(&self) -> &Path {
         &self.root

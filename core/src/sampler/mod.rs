@@ -27,9 +27,11 @@
 //! - `source.rs`: a kernel file kept open and re-read with `pread`; `alive.rs`:
 //!   whether a process lives;
 //!   `dir.rs`: numeric directory entries without allocation.
-//! - `collect.rs`: opening every source and collecting one sample.
-//! - `tree.rs`: the traced process tree; `cgroup_path.rs`: where a cgroup's
-//!   files lie.
+//! - `collect/open.rs`: opening every source, probing CUDA, detecting the
+//!   platform; `collect.rs`: collecting one sample (fast and slow paths).
+//! - `tree.rs`: the traced process tree and its per-process reads;
+//!   `tree/discover.rs`: finding joins and leaves; `cgroup_path.rs`: where a
+//!   cgroup's files lie.
 //! - `cuda.rs`: the CUDA driver (device, memory info).
 //! - `clock.rs`: clocks and absolute deadlines; `lateness.rs`: how late ticks were.
 //! - `sample_loop.rs`: the sampler thread; `handle.rs`: what the threads share
