@@ -16,7 +16,7 @@
 //!   → [`Tracer::stop`] → [`StopReport`]. Errors: [`SamplerError`],
 //!   [`MarkError`].
 //! - Watching: [`LiveSampler`] (opens once, [`LiveSampler::sample`] on demand)
-//!   and [`snapshot`] (one reading, for `jetmem info`), with the sources'
+//!   and [`snapshot`] (one [`Snapshot`], for `jetmem info`), with the sources'
 //!   [`SourceStatus`] / [`SourceState`].
 //! - Processes: [`process_alive`] (under a sysroot).
 //! - Lower level, for tests and benchmarks: [`Collector`], [`ProcessTree`],
@@ -65,7 +65,7 @@ pub use handle::{MarkError, TraceHandle};
 pub use lateness::Lateness;
 pub use source::{FileSource, SourceState, SourceStatus};
 pub use tracer::{StopReport, Tracer};
-pub use tree::{Change, ProcessTree, Tracked};
+pub use tree::{Change, MAX_PROCESSES, ProcessTree, Tracked};
 
 use crate::accounting::PressureConfig;
 use crate::record::{Platform, Sample};
