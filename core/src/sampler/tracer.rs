@@ -4,7 +4,7 @@ use super::collect::Collector;
 use super::lateness::Lateness;
 use super::source::read_small;
 use super::{SamplerConfig, SamplerError, Target};
-use crate::accounting::{Peaks, PressureTracker, figures};
+use crate::accounting::{Peaks, PressureTracker, default_budget, figures};
 use crate::record::{
     Allocator, Dropped, End, Header, Mark, MarkKind, ProcessEvent, ProcessMemory, Record, Sample,
 };
@@ -241,7 +241,7 @@ impl Tracer {
         let platform = collector.platform().clone();
         let mut pressure = cfg.pressure;
         if pressure.budget_bytes.is_none() {
-            pressure.budget_bytes = platform.mem_total_bytes.map(|t| t / 10 * 8);
+            pressure.budget_bytes = platform.mem_total_bytes.map(default_budget);
         }
         let header = Header {
             platform,
@@ -505,7 +505,7 @@ fn read_sample(
 ) -> crate::accounting::Figures {
     collector.fast(t, sample);
     let f = figures(platform, &sample.counters);
-    peaks.update(&f, &sample.counters);
+    let _ = peaks.update(t, &f, &sample.counters);
     f
 }
 
