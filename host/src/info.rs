@@ -4,14 +4,17 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use jetmem_core::record::{Architecture, Counter, Evidence, Platform};
+use jetmem_core::record::{Architecture, Counter, Evidence, GpuSource, Platform};
 use serde::Serialize;
 
 use crate::args::InfoArgs;
 use crate::config::write_stdout;
 use crate::error::CliError;
-use crate::figures::{Figures, USED_DEFINITION, figures};
-use crate::report::model::{PlatformInfo, REPORT_FORMAT_VERSION, non_empty};
+use jetmem_core::accounting::{Figures, USED_DEFINITION, figures};
+
+use crate::report::model::{
+    PlatformInfo, REPORT_FORMAT_VERSION, architecture_name, gpu_source_name, non_empty,
+};
 use crate::sampler::{Snapshot, SourceState, snapshot};
 use crate::units::{bytes, opt_bytes};
 
@@ -19,7 +22,8 @@ use crate::units::{bytes, opt_bytes};
 #[derive(Debug, Serialize)]
 pub struct Info {
     pub format_version: u32,
-    pub architecture: &'static str,
+    #[serde(serialize_with = "architecture_name")]
+    pub architecture: Architecture,
     pub evidence: Vec<&'static str>,
     pub platform: PlatformInfo,
     pub system: InfoSystem,
@@ -43,7 +47,8 @@ pub struct InfoSystem {
 #[derive(Debug, Serialize)]
 pub struct InfoGpu {
     pub used_bytes: Option<u64>,
-    pub source: Option<&'static str>,
+    #[serde(serialize_with = "gpu_source_name")]
+    pub source: GpuSource,
     pub reason: Option<String>,
     pub subset_of_system: bool,
     pub cpu_os_used_bytes: Option<u64>,
@@ -83,7 +88,7 @@ pub fn model(s: &Snapshot) -> Info {
     let f: Figures = figures(p, c);
     Info {
         format_version: REPORT_FORMAT_VERSION,
-        architecture: p.architecture.as_str(),
+        architecture: p.architecture,
         evidence: EVIDENCE
             .iter()
             .filter(|(bit, _)| p.evidence.has(*bit))
@@ -102,16 +107,13 @@ pub fn model(s: &Snapshot) -> Info {
         },
         gpu: InfoGpu {
             used_bytes: f.gpu_used,
-            source: p.gpu_source.as_str(),
+            source: p.gpu_source,
             reason: non_empty(&p.gpu_reason),
             subset_of_system: p.architecture == Architecture::Unified,
             cpu_os_used_bytes: f.cpu_os_used,
         },
         cuda: InfoCuda {
-            device_used_bytes: c
-                .get(Counter::CudaTotal)
-                .zip(c.get(Counter::CudaFree))
-                .map(|(t, fr)| t.saturating_sub(fr)),
+            device_used_bytes: f.cuda_used,
             device_free_bytes: c.get(Counter::CudaFree),
             device_total_bytes: c.get(Counter::CudaTotal),
         },
@@ -141,8 +143,8 @@ pub fn model(s: &Snapshot) -> Info {
 pub fn text(i: &Info) -> String {
     let mut o = String::new();
     let arch = match i.architecture {
-        "unified" => "unified memory (GPU memory is part of system memory)",
-        "discrete" => "discrete GPU (VRAM separate from system memory)",
+        Architecture::Unified => "unified memory (GPU memory is part of system memory)",
+        Architecture::Discrete => "discrete GPU (VRAM separate from system memory)",
         _ => "CPU only (no GPU seen)",
     };
     let _ = writeln!(o, "Architecture: {arch}");
@@ -183,7 +185,7 @@ pub fn text(i: &Info) -> String {
         let _ = writeln!(o, "  swap used: {}{z}", bytes(sw));
     }
     let g = &i.gpu;
-    match (g.used_bytes, g.source) {
+    match (g.used_bytes, g.source.as_str()) {
         (Some(u), Some(src)) if g.subset_of_system => {
             let _ = writeln!(
                 o,

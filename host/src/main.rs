@@ -1,13 +1,13 @@
 //! `jetmem`: record, watch and report memory on Jetson (unified) and discrete-GPU machines.
 //!
-//! Arguments ([`args`]) → validated settings ([`config`]) → model ([`report::model`])
+//! Arguments ([`args`]) → validated settings ([`config`]) → one-pass analysis ([`analyze`]) → model ([`report::model`])
 //! → renderers. Exit codes: 0 ok, 1 error, 2 usage; `record` passes the child's on.
 
+mod analyze;
 mod args;
 mod config;
 mod error;
 mod export;
-mod figures;
 mod info;
 mod monitor;
 mod plot;
@@ -23,10 +23,10 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
+use crate::analyze::analyze;
 use crate::args::{Cli, Command, ReportArgs, ReportFormat};
 use crate::config::write_stdout;
 use crate::error::CliError;
-use crate::report::model::analyze;
 use crate::style::Style;
 
 fn main() -> ExitCode {

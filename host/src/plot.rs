@@ -9,7 +9,11 @@ use plotters::prelude::*;
 use crate::args::PlotArgs;
 use crate::config::write_output;
 use crate::error::CliError;
-use crate::report::model::{Point, Report, analyze};
+use jetmem_core::accounting::PressureConfig;
+use jetmem_core::record::Architecture;
+
+use crate::analyze::{Point, analyze};
+use crate::report::model::Report;
 
 const GIB: f64 = (1u64 << 30) as f64;
 const SIZE: (u32, u32) = (1200, 600);
@@ -75,7 +79,11 @@ pub fn render(series: &[Series]) -> Result<String, String> {
             .max(0.1)
             * 1.05;
         let title = match series {
-            [one] => format!("{} ({})", one.report.label, one.report.architecture),
+            [one] => format!(
+                "{} ({})",
+                one.report.label,
+                one.report.architecture.as_str()
+            ),
             _ => "memory over time".to_owned(),
         };
         let mut chart = ChartBuilder::on(&root)
@@ -138,7 +146,7 @@ fn draw_one(chart: &mut Chart<'_, '_>, s: &Series, y_max: f64) -> Result<(), Str
             .collect()
     };
     let system = series_of(|p| p.figures.used);
-    let unified = s.report.architecture == "unified";
+    let unified = s.report.architecture == Architecture::Unified;
     let sys_label = if unified {
         "system used (all DRAM)"
     } else {
@@ -182,7 +190,13 @@ fn draw_one(chart: &mut Chart<'_, '_>, s: &Series, y_max: f64) -> Result<(), Str
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], GREEN));
     }
     if let (Some(total), true) = (s.report.system.total_bytes, s.threshold_permille > 0) {
-        let y = gib(total) * (1.0 - f64::from(s.threshold_permille) / 1000.0);
+        // Used at the moment available falls under the threshold: where pressure enters.
+        let enter = PressureConfig {
+            threshold_permille: s.threshold_permille,
+            ..PressureConfig::default()
+        }
+        .enter_bytes(total);
+        let y = gib(total.saturating_sub(enter));
         let x_end = pts.last().map(t).unwrap_or(0.0);
         chart
             .draw_series(DashedLineSeries::new(
@@ -222,7 +236,11 @@ fn draw_many(chart: &mut Chart<'_, '_>, many: &[Series]) -> Result<(), String> {
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))
             .map_err(|e| e.to_string())?
-            .label(format!("{} ({})", s.report.label, s.report.architecture))
+            .label(format!(
+                "{} ({})",
+                s.report.label,
+                s.report.architecture.as_str()
+            ))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], color));
     }
     Ok(())

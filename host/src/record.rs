@@ -15,10 +15,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use crate::analyze::analyze;
 use crate::args::RecordArgs;
 use crate::config::{create_output, default_trace_name};
 use crate::error::CliError;
-use crate::report::model::analyze;
 use crate::sampler::{SamplerConfig, Target, Tracer};
 use crate::signals;
 use crate::style::Style;

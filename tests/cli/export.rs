@@ -162,3 +162,35 @@ fn plot_writes_an_svg_with_gpu_inside_system_memory() {
         assert!(svg.contains(label), "legend {label} missing");
     }
 }
+
+/// Export JSON names event kinds as the report does (`docs/report-json.md`):
+/// kebab-case, no longer the Rust variant name ("PressureEntered").
+#[test]
+fn json_export_event_kinds_match_the_report() {
+    let t = traces::traces("export-json-events");
+    let out = ok_stdout(&jetmem([
+        "export".as_ref(),
+        t.unified.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]));
+    let export: Value = serde_json::from_str(&out).unwrap();
+    let report = ok_stdout(&jetmem([
+        "report".as_ref(),
+        t.unified.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]));
+    let report: Value = serde_json::from_str(&report).unwrap();
+    let kinds = |events: &Value| -> Vec<Value> {
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].clone())
+            .collect()
+    };
+    let exported = kinds(&export["events"]);
+    assert_eq!(exported.first(), Some(&Value::from("pressure-entered")));
+    assert_eq!(exported, kinds(&report["pressure_events"]));
+}
