@@ -9,6 +9,7 @@ mod config;
 mod error;
 mod export;
 mod info;
+mod logger;
 mod monitor;
 mod plot;
 mod record;
@@ -31,6 +32,10 @@ use crate::style::Style;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    logger::install(logger::level(
+        std::env::var("JETMEM_LOG").ok().as_deref(),
+        cli.verbose,
+    ));
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

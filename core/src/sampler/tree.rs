@@ -263,12 +263,22 @@ impl ProcessTree {
                     if self.found.len() < MAX_PROCESSES {
                         self.found.push((child, pid));
                     } else {
-                        self.overflowed += 1;
+                        self.note_overflow();
                     }
                 }
             }
         }
         any_file
+    }
+
+    /// Counts a process left untracked; the first one is reported (`log`).
+    fn note_overflow(&mut self) {
+        self.overflowed += 1;
+        if self.overflowed == 1 {
+            log::warn!(
+                "more than {MAX_PROCESSES} processes in the traced tree: the rest are not summed"
+            );
+        }
     }
 
     /// The /proc scan fallback: every process whose parent is in `parents`.
@@ -296,7 +306,7 @@ impl ProcessTree {
                         self.found.push((pid, ppid));
                         changed = true;
                     } else {
-                        self.overflowed += 1;
+                        self.note_overflow();
                     }
                 }
             }
