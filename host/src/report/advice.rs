@@ -120,6 +120,8 @@ fn cuda_free_is_memfree(r: &Report, e: &Evidence) -> Option<Advice> {
 
 fn headroom_exceeded(r: &Report, _: &Evidence) -> Option<Advice> {
     let (budget, used) = (r.headroom.budget_bytes?, r.system.used_peak_bytes?);
+    // The headroom (accounting::headroom) is negative here: its size is the excess.
+    let over = r.headroom.min_bytes.filter(|&m| m < 0)?.unsigned_abs();
     if !r.headroom.exceeded {
         return None;
     }
@@ -130,7 +132,7 @@ fn headroom_exceeded(r: &Report, _: &Evidence) -> Option<Advice> {
             bytes(used),
             bytes(budget),
             r.headroom.budget_source.describe(),
-            bytes(used.saturating_sub(budget))
+            bytes(over)
         ),
     )
 }
