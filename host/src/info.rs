@@ -65,9 +65,30 @@ pub struct InfoCuda {
 pub struct InfoSource {
     pub name: &'static str,
     pub path: String,
-    /// `"ok"`, `"missing"`, `"needs-root"` or `"unreadable"`.
-    pub state: &'static str,
+    pub state: InfoState,
     pub detail: Option<String>,
+}
+
+/// Whether a source could be read; serialized as `"ok"`, `"missing"`, `"needs-root"`, `"unreadable"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InfoState {
+    Ok,
+    Missing,
+    NeedsRoot,
+    Unreadable,
+}
+
+impl InfoState {
+    /// The same name as in JSON, for the text form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            InfoState::Ok => "ok",
+            InfoState::Missing => "missing",
+            InfoState::NeedsRoot => "needs-root",
+            InfoState::Unreadable => "unreadable",
+        }
+    }
 }
 
 const EVIDENCE: &[(u16, &str)] = &[
@@ -122,11 +143,11 @@ pub fn model(s: &Snapshot) -> Info {
             .iter()
             .map(|src| {
                 let (state, detail) = match &src.state {
-                    SourceState::Ok => ("ok", None),
-                    SourceState::Missing => ("missing", None),
-                    SourceState::NeedsRoot => ("needs-root", None),
-                    SourceState::Unreadable(why) => ("unreadable", Some(why.clone())),
-                    other => ("unreadable", Some(other.describe())),
+                    SourceState::Ok => (InfoState::Ok, None),
+                    SourceState::Missing => (InfoState::Missing, None),
+                    SourceState::NeedsRoot => (InfoState::NeedsRoot, None),
+                    SourceState::Unreadable(why) => (InfoState::Unreadable, Some(why.clone())),
+                    other => (InfoState::Unreadable, Some(other.describe())),
                 };
                 InfoSource {
                     name: src.name,
@@ -201,7 +222,11 @@ pub fn text(i: &Info) -> String {
             let _ = writeln!(o, "GPU memory: unknown ({why})");
         }
     }
-    let missing: Vec<&InfoSource> = i.sources.iter().filter(|s| s.state != "ok").collect();
+    let missing: Vec<&InfoSource> = i
+        .sources
+        .iter()
+        .filter(|s| s.state != InfoState::Ok)
+        .collect();
     if !missing.is_empty() {
         let _ = writeln!(o, "Unavailable sources:");
         for s in missing {
@@ -210,7 +235,7 @@ pub fn text(i: &Info) -> String {
                 .as_deref()
                 .map(|d| format!(": {d}"))
                 .unwrap_or_default();
-            let _ = writeln!(o, "  {} ({}): {}{detail}", s.name, s.path, s.state);
+            let _ = writeln!(o, "  {} ({}): {}{detail}", s.name, s.path, s.state.as_str());
         }
     }
     o
