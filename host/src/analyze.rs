@@ -258,9 +258,8 @@ impl Analyzer {
 
     /// Phases still open at the end close there, unclosed; all sorted by start.
     fn close_open_phases(&mut self, end_ns: u64) {
-        let open: Vec<OpenPhase> = self.open.drain().collect();
         self.phases
-            .extend(open.into_iter().map(|p| close_phase(p, end_ns, false)));
+            .extend(self.open.drain().map(|p| close_phase(p, end_ns, false)));
         self.phases.sort_by_key(|p| (p.start_s * 1e3) as u64);
         if self.open.overflowed() > 0 {
             log::warn!(
