@@ -33,6 +33,15 @@ pub struct Point {
     pub rss: Option<u64>,
 }
 
+/// What one pass over a trace gives: the report, the series kept for plots, and
+/// the recorder's pressure threshold (for the plot's threshold line).
+#[derive(Debug)]
+pub struct Analysis {
+    pub report: Report,
+    pub points: Vec<Point>,
+    pub threshold_permille: u16,
+}
+
 /// What advice needs beyond the report: the moment CUDA free was lowest.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Evidence {
@@ -218,7 +227,7 @@ impl Analyzer {
     }
 
     /// Closes the analysis into a report (with its advice) and the kept series.
-    pub fn finish(mut self, label: String, stats: &DecodeStats) -> (Report, Vec<Point>) {
+    pub fn finish(mut self, label: String, stats: &DecodeStats) -> Analysis {
         let end_ns = self.end_ns();
         self.close_open_phases(end_ns);
         let mut report = Report {
@@ -247,7 +256,11 @@ impl Analyzer {
             advice: Vec::new(),
         };
         report.advice = advice::advise(&report, &self.evidence);
-        (report, self.points)
+        Analysis {
+            report,
+            points: self.points,
+            threshold_permille: self.header.pressure_threshold_permille,
+        }
     }
 
     /// The end record's time, or the last record's when there is none.
@@ -396,7 +409,7 @@ fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 }
 
 /// Reads and analyses one trace file.
-pub fn analyze(path: &Path, keep_points: bool) -> Result<(Report, Vec<Point>), CliError> {
+pub fn analyze(path: &Path, keep_points: bool) -> Result<Analysis, CliError> {
     let mut analyzer: Option<Analyzer> = None;
     let decoded = trace::read(path, |h, item| {
         analyzer
@@ -508,7 +521,7 @@ mod tests {
         }
         let path = std::env::temp_dir().join(format!("jetmem-agree-{}.jmt", std::process::id()));
         recorded_trace(&path);
-        let (report, _) = analyze(&path, false).unwrap();
+        let report = analyze(&path, false).unwrap().report;
         let _ = std::fs::remove_file(&path);
 
         let recorded: Vec<_> = report

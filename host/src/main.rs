@@ -71,7 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn report_cmd(a: &ReportArgs) -> Result<(), CliError> {
     let mut reports = Vec::with_capacity(a.traces.len());
     for path in &a.traces {
-        reports.push(analyze(path, false)?.0);
+        reports.push(analyze(path, false)?.report);
     }
     let style = Style::for_stdout();
     let text = match (a.format, reports.as_slice()) {

@@ -29,13 +29,11 @@ pub struct Series {
 pub fn run(a: &PlotArgs) -> Result<(), CliError> {
     let mut series = Vec::new();
     for path in &a.traces {
-        let (report, points) = analyze(path, true)?;
-        let mut threshold = 0;
-        crate::trace::read(path, |h, _| threshold = h.pressure_threshold_permille)?;
+        let a = analyze(path, true)?;
         series.push(Series {
-            report,
-            points,
-            threshold_permille: threshold,
+            report: a.report,
+            points: a.points,
+            threshold_permille: a.threshold_permille,
         });
     }
     let svg = render(&series).map_err(|message| CliError::Plot {

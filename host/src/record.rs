@@ -136,7 +136,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
     };
     eprintln!("jetmem: trace written to {}", output.display());
     if !a.no_report {
-        let (report, _) = analyze(&output, false)?;
+        let report = analyze(&output, false)?.report;
         let style = Style::for_stderr();
         eprint!("{}", crate::report::text::render(&report, false, style));
     }
