@@ -168,29 +168,20 @@ fn plot_writes_an_svg_with_gpu_inside_system_memory() {
 #[test]
 fn json_export_event_kinds_match_the_report() {
     let t = traces::traces("export-json-events");
-    let out = ok_stdout(&jetmem([
-        "export".as_ref(),
-        t.unified.as_os_str(),
-        "--format".as_ref(),
-        "json".as_ref(),
-    ]));
-    let export: Value = serde_json::from_str(&out).unwrap();
-    let report = ok_stdout(&jetmem([
-        "report".as_ref(),
-        t.unified.as_os_str(),
-        "--format".as_ref(),
-        "json".as_ref(),
-    ]));
-    let report: Value = serde_json::from_str(&report).unwrap();
-    let kinds = |events: &Value| -> Vec<Value> {
-        events
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["kind"].clone())
-            .collect()
+    let json_of = |cmd: &str| -> Value {
+        let args = [
+            cmd.as_ref(),
+            t.unified.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ];
+        serde_json::from_str(&ok_stdout(&jetmem(args))).unwrap()
     };
-    let exported = kinds(&export["events"]);
+    let kinds = |events: &Value| -> Vec<Value> {
+        let events = events.as_array().unwrap();
+        events.iter().map(|e| e["kind"].clone()).collect()
+    };
+    let exported = kinds(&json_of("export")["events"]);
     assert_eq!(exported.first(), Some(&Value::from("pressure-entered")));
-    assert_eq!(exported, kinds(&report["pressure_events"]));
+    assert_eq!(exported, kinds(&json_of("report")["pressure_events"]));
 }
