@@ -95,7 +95,7 @@ pub fn misc(data: &[u8]) -> bool {
     let mut t = PressureTracker::new(PressureConfig::default());
     let _ = t.update(0, &f);
     let mut peaks = Peaks::new();
-    peaks.update(&f, &c);
+    let _ = peaks.update(0, &f, &c);
     // Unified CPU/OS never exceeds used.
     match (f.cpu_os_used, f.used) {
         (Some(cpu), Some(used)) => cpu <= used,

@@ -112,7 +112,8 @@ pub enum GpuSource {
     NvmapClients,
     /// CUDA `cuMemGetInfo`: total − free of the device.
     Cuda,
-    /// NVML process or device figures.
+    /// NVML process or device figures. Reserved: part of the wire format (and of
+    /// `docs/report-json.md`), but no sampler selects it yet; a later issue wires NVML.
     Nvml,
 }
 
@@ -484,6 +485,23 @@ pub enum EventKind {
     BudgetExceeded,
     /// System memory used fell back under the budget.
     BudgetRecovered,
+}
+
+impl EventKind {
+    /// The stable name used in reports and JSON (`"pressure-entered"`, …).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventKind::PressureEntered => "pressure-entered",
+            EventKind::PressureLeft => "pressure-left",
+            EventKind::BudgetExceeded => "budget-exceeded",
+            EventKind::BudgetRecovered => "budget-recovered",
+        }
+    }
+
+    /// Whether the event is about available memory (pressure), not about used (budget).
+    pub const fn is_pressure(self) -> bool {
+        matches!(self, EventKind::PressureEntered | EventKind::PressureLeft)
+    }
 }
 
 /// A threshold was crossed.

@@ -15,6 +15,9 @@ use crate::config::parse_duration;
 #[derive(Debug, Parser)]
 #[command(name = "jetmem", version, propagate_version = true)]
 pub struct Cli {
+    /// Say more on stderr: -v info, -vv debug (warnings are always shown; see also JETMEM_LOG).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use jetmem_core::record::{Counter, Header, MarkKind, Record};
+use jetmem_core::accounting::{Figures, PhaseTracker, figures};
+use jetmem_core::record::{Counter, Counters, Header, MarkKind, Record};
 use jetmem_core::wire::Item;
 use serde_json::{Value, json};
 
@@ -13,7 +14,6 @@ use crate::output::write_output;
 use crate::report::csv::field;
 use crate::trace;
 use crate::units::{mib, secs};
-use jetmem_core::accounting::figures;
 
 /// Runs `jetmem export`.
 pub fn run(a: &ExportArgs) -> Result<(), CliError> {
@@ -61,7 +61,7 @@ pub fn csv(path: &Path) -> Result<String, CliError> {
         out.push_str(d);
     }
     out.push_str(",phase\n");
-    let mut open: Vec<String> = Vec::new();
+    let mut open: PhaseTracker<String> = PhaseTracker::new();
     trace::read(path, |h, item| match item {
         Item::Record(Record::Sample(s)) => {
             let f = figures(&h.platform, &s.counters);
@@ -78,14 +78,18 @@ pub fn csv(path: &Path) -> Result<String, CliError> {
             ] {
                 let _ = write!(out, ",{}", opt(v));
             }
-            let _ = writeln!(out, ",{}", field(open.last().map_or("", |s| s.as_str())));
+            let _ = writeln!(
+                out,
+                ",{}",
+                field(open.innermost().map_or("", |s| s.as_str()))
+            );
         }
         Item::Record(Record::Mark(m)) => match m.kind {
-            MarkKind::Begin => open.push(m.label.to_string()),
+            MarkKind::Begin => {
+                open.begin(m.label.to_string());
+            }
             MarkKind::End => {
-                if let Some(i) = open.iter().rposition(|l| l == m.label.as_str()) {
-                    open.remove(i);
-                }
+                open.end(|l| l == m.label.as_str());
             }
             _ => {}
         },
@@ -145,7 +149,7 @@ pub fn json_export(path: &Path) -> Result<String, CliError> {
                 "peak_allocated_bytes": a.peak_allocated, "peak_reserved_bytes": a.peak_reserved,
             })),
             Record::Event(e) => events.push(json!({
-                "t_s": secs(e.t_ns), "kind": format!("{:?}", e.kind),
+                "t_s": secs(e.t_ns), "kind": e.kind.as_str(),
                 "value_bytes": e.value, "threshold_bytes": e.threshold,
             })),
             Record::Process(p) => procs.push(json!({
@@ -169,10 +173,7 @@ pub fn json_export(path: &Path) -> Result<String, CliError> {
 }
 
 /// Counter tracks of the Perfetto export: name and how to get the value in MiB.
-type Track = (
-    &'static str,
-    fn(&jetmem_core::accounting::Figures, &jetmem_core::record::Counters) -> Option<u64>,
-);
+type Track = (&'static str, fn(&Figures, &Counters) -> Option<u64>);
 
 const TRACKS: &[Track] = &[
     ("system used (MiB)", |f, _| f.used),
@@ -186,7 +187,7 @@ const TRACKS: &[Track] = &[
 /// Chrome / Perfetto trace-event JSON: counter tracks in MiB, phases as slices, events as instants.
 pub fn perfetto(path: &Path) -> Result<String, CliError> {
     let mut ev: Vec<Value> = Vec::new();
-    let mut open: Vec<(String, u64)> = Vec::new();
+    let mut open: PhaseTracker<(String, u64)> = PhaseTracker::new();
     let mut last_ns = 0u64;
     let mut name = String::new();
     trace::read(path, |h, item| {
@@ -214,10 +215,11 @@ pub fn perfetto(path: &Path) -> Result<String, CliError> {
                 }
             }
             Record::Mark(m) => match m.kind {
-                MarkKind::Begin => open.push((m.label.to_string(), m.t_ns)),
+                MarkKind::Begin => {
+                    open.begin((m.label.to_string(), m.t_ns));
+                }
                 MarkKind::End => {
-                    if let Some(i) = open.iter().rposition(|(l, _)| l == m.label.as_str()) {
-                        let (label, start) = open.remove(i);
+                    if let Some((label, start)) = open.end(|(l, _)| l == m.label.as_str()) {
                         ev.push(
                             json!({"name": label, "cat": "phase", "ph": "X", "ts": us(start),
                             "dur": us(m.t_ns.saturating_sub(start)), "pid": 1, "tid": 1}),
@@ -243,7 +245,7 @@ pub fn perfetto(path: &Path) -> Result<String, CliError> {
             _ => {}
         }
     })?;
-    for (label, start) in open {
+    for (label, start) in open.drain() {
         ev.push(
             json!({"name": label, "cat": "phase", "ph": "X", "ts": start as f64 / 1e3,
             "dur": last_ns.saturating_sub(start) as f64 / 1e3, "pid": 1, "tid": 1}),

@@ -4,22 +4,26 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use jetmem_core::record::{Architecture, Counter, Evidence, Platform};
+use jetmem_core::record::{Architecture, Counter, Evidence, GpuSource, Platform};
 use serde::Serialize;
 
 use crate::args::InfoArgs;
 use crate::error::CliError;
 use crate::output::write_stdout;
-use crate::report::model::{PlatformInfo, REPORT_FORMAT_VERSION, non_empty};
-use crate::units::{bytes, opt_bytes};
 use jetmem_core::accounting::{Figures, USED_DEFINITION, figures};
+
+use crate::report::model::{
+    PlatformInfo, REPORT_FORMAT_VERSION, architecture_name, gpu_source_name, non_empty,
+};
+use crate::units::{bytes, opt_bytes};
 use jetmem_core::sampler::{Snapshot, SourceState, snapshot};
 
 /// `info --json`: the report's key names, for one snapshot.
 #[derive(Debug, Serialize)]
 pub struct Info {
     pub format_version: u32,
-    pub architecture: &'static str,
+    #[serde(serialize_with = "architecture_name")]
+    pub architecture: Architecture,
     pub evidence: Vec<&'static str>,
     pub platform: PlatformInfo,
     pub system: InfoSystem,
@@ -43,7 +47,8 @@ pub struct InfoSystem {
 #[derive(Debug, Serialize)]
 pub struct InfoGpu {
     pub used_bytes: Option<u64>,
-    pub source: Option<&'static str>,
+    #[serde(serialize_with = "gpu_source_name")]
+    pub source: GpuSource,
     pub reason: Option<String>,
     pub subset_of_system: bool,
     pub cpu_os_used_bytes: Option<u64>,
@@ -60,9 +65,30 @@ pub struct InfoCuda {
 pub struct InfoSource {
     pub name: &'static str,
     pub path: String,
-    /// `"ok"`, `"missing"`, `"needs-root"` or `"unreadable"`.
-    pub state: &'static str,
+    pub state: InfoState,
     pub detail: Option<String>,
+}
+
+/// Whether a source could be read; serialized as `"ok"`, `"missing"`, `"needs-root"`, `"unreadable"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InfoState {
+    Ok,
+    Missing,
+    NeedsRoot,
+    Unreadable,
+}
+
+impl InfoState {
+    /// The same name as in JSON, for the text form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            InfoState::Ok => "ok",
+            InfoState::Missing => "missing",
+            InfoState::NeedsRoot => "needs-root",
+            InfoState::Unreadable => "unreadable",
+        }
+    }
 }
 
 const EVIDENCE: &[(u16, &str)] = &[
@@ -83,7 +109,7 @@ pub fn model(s: &Snapshot) -> Info {
     let f: Figures = figures(p, c);
     Info {
         format_version: REPORT_FORMAT_VERSION,
-        architecture: p.architecture.as_str(),
+        architecture: p.architecture,
         evidence: EVIDENCE
             .iter()
             .filter(|(bit, _)| p.evidence.has(*bit))
@@ -102,16 +128,13 @@ pub fn model(s: &Snapshot) -> Info {
         },
         gpu: InfoGpu {
             used_bytes: f.gpu_used,
-            source: p.gpu_source.as_str(),
+            source: p.gpu_source,
             reason: non_empty(&p.gpu_reason),
             subset_of_system: p.architecture == Architecture::Unified,
             cpu_os_used_bytes: f.cpu_os_used,
         },
         cuda: InfoCuda {
-            device_used_bytes: c
-                .get(Counter::CudaTotal)
-                .zip(c.get(Counter::CudaFree))
-                .map(|(t, fr)| t.saturating_sub(fr)),
+            device_used_bytes: f.cuda_used,
             device_free_bytes: c.get(Counter::CudaFree),
             device_total_bytes: c.get(Counter::CudaTotal),
         },
@@ -120,11 +143,11 @@ pub fn model(s: &Snapshot) -> Info {
             .iter()
             .map(|src| {
                 let (state, detail) = match &src.state {
-                    SourceState::Ok => ("ok", None),
-                    SourceState::Missing => ("missing", None),
-                    SourceState::NeedsRoot => ("needs-root", None),
-                    SourceState::Unreadable(why) => ("unreadable", Some(why.clone())),
-                    other => ("unreadable", Some(other.describe())),
+                    SourceState::Ok => (InfoState::Ok, None),
+                    SourceState::Missing => (InfoState::Missing, None),
+                    SourceState::NeedsRoot => (InfoState::NeedsRoot, None),
+                    SourceState::Unreadable(why) => (InfoState::Unreadable, Some(why.clone())),
+                    other => (InfoState::Unreadable, Some(other.describe())),
                 };
                 InfoSource {
                     name: src.name,
@@ -141,8 +164,8 @@ pub fn model(s: &Snapshot) -> Info {
 pub fn text(i: &Info) -> String {
     let mut o = String::new();
     let arch = match i.architecture {
-        "unified" => "unified memory (GPU memory is part of system memory)",
-        "discrete" => "discrete GPU (VRAM separate from system memory)",
+        Architecture::Unified => "unified memory (GPU memory is part of system memory)",
+        Architecture::Discrete => "discrete GPU (VRAM separate from system memory)",
         _ => "CPU only (no GPU seen)",
     };
     let _ = writeln!(o, "Architecture: {arch}");
@@ -183,7 +206,7 @@ pub fn text(i: &Info) -> String {
         let _ = writeln!(o, "  swap used: {}{z}", bytes(sw));
     }
     let g = &i.gpu;
-    match (g.used_bytes, g.source) {
+    match (g.used_bytes, g.source.as_str()) {
         (Some(u), Some(src)) if g.subset_of_system => {
             let _ = writeln!(
                 o,
@@ -199,7 +222,11 @@ pub fn text(i: &Info) -> String {
             let _ = writeln!(o, "GPU memory: unknown ({why})");
         }
     }
-    let missing: Vec<&InfoSource> = i.sources.iter().filter(|s| s.state != "ok").collect();
+    let missing: Vec<&InfoSource> = i
+        .sources
+        .iter()
+        .filter(|s| s.state != InfoState::Ok)
+        .collect();
     if !missing.is_empty() {
         let _ = writeln!(o, "Unavailable sources:");
         for s in missing {
@@ -208,7 +235,7 @@ pub fn text(i: &Info) -> String {
                 .as_deref()
                 .map(|d| format!(": {d}"))
                 .unwrap_or_default();
-            let _ = writeln!(o, "  {} ({}): {}{detail}", s.name, s.path, s.state);
+            let _ = writeln!(o, "  {} ({}): {}{detail}", s.name, s.path, s.state.as_str());
         }
     }
     o

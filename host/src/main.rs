@@ -1,13 +1,15 @@
 //! `jetmem`: record, watch and report memory on Jetson (unified) and discrete-GPU machines.
 //!
-//! Arguments ([`args`]) → validated settings ([`config`]) → model ([`report::model`])
+//! Arguments ([`args`]) → validated settings ([`config`]) → one-pass analysis ([`analyze`]) → model ([`report::model`])
 //! → renderers. Exit codes: 0 ok, 1 error, 2 usage; `record` passes the child's on.
 
+mod analyze;
 mod args;
 mod config;
 mod error;
 mod export;
 mod info;
+mod logger;
 mod monitor;
 mod output;
 mod plot;
@@ -22,14 +24,18 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
+use crate::analyze::analyze;
 use crate::args::{Cli, Command, ReportArgs, ReportFormat};
 use crate::error::CliError;
 use crate::output::write_stdout;
-use crate::report::model::analyze;
 use crate::style::Style;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    logger::install(logger::level(
+        std::env::var("JETMEM_LOG").ok().as_deref(),
+        cli.verbose,
+    ));
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -65,7 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn report_cmd(a: &ReportArgs) -> Result<(), CliError> {
     let mut reports = Vec::with_capacity(a.traces.len());
     for path in &a.traces {
-        reports.push(analyze(path, false)?.0);
+        reports.push(analyze(path, false)?.report);
     }
     let style = Style::for_stdout();
     let text = match (a.format, reports.as_slice()) {

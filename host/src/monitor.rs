@@ -5,18 +5,50 @@ use std::path::Path;
 use std::thread::sleep;
 use std::time::Instant;
 
-use jetmem_core::record::Architecture;
+use jetmem_core::accounting::{Figures, Peaks, PressureConfig, PressureTracker, figures};
+use jetmem_core::record::{Architecture, Counters, Event};
 
 use crate::args::MonitorArgs;
 use crate::error::CliError;
 use crate::output::{create_output, write_stdout};
 use crate::signals;
 use crate::units::{bytes, opt_bytes};
-use jetmem_core::accounting::{Figures, figures};
 use jetmem_core::sampler::{LiveSampler, Target};
 
-/// Available under this share of MemTotal (per mille) is flagged as pressure.
-const PRESSURE_PERMILLE: u64 = 200;
+/// What the monitor keeps across readings: pressure with the recorder's hysteresis
+/// and the peaks, both from `jetmem_core::accounting`, so the PRESSURE column and
+/// the summary agree with what `record` writes and `report` shows.
+#[derive(Debug)]
+pub struct Watch {
+    pressure: PressureTracker,
+    peaks: Peaks,
+}
+
+impl Watch {
+    /// Nothing seen yet; pressure and budget as the recorder's defaults.
+    pub fn new(cfg: PressureConfig) -> Self {
+        Watch {
+            pressure: PressureTracker::new(cfg),
+            peaks: Peaks::new(),
+        }
+    }
+
+    /// Folds in one reading taken at `t_ns`; returns the event it crossed, if any.
+    pub fn push(&mut self, t_ns: u64, f: &Figures, c: &Counters) -> Option<Event> {
+        let _ = self.peaks.update(t_ns, f, c);
+        self.pressure.update(t_ns, f)
+    }
+
+    /// Whether available memory is under the threshold now (with hysteresis).
+    pub fn in_pressure(&self) -> bool {
+        self.pressure.in_pressure()
+    }
+
+    /// The peaks so far.
+    pub fn peaks(&self) -> &Peaks {
+        &self.peaks
+    }
+}
 
 /// The columns of the live table and the log, for one architecture.
 pub fn header(arch: Architecture) -> (String, &'static str) {
@@ -34,13 +66,8 @@ pub fn header(arch: Architecture) -> (String, &'static str) {
     )
 }
 
-/// Whether available memory is under the pressure threshold.
-pub fn under_pressure(f: &Figures) -> bool {
-    matches!((f.available, f.total), (Some(a), Some(t)) if a * 1000 < t * PRESSURE_PERMILLE)
-}
-
 /// One row of the live table.
-pub fn row(t_s: f64, f: &Figures) -> String {
+pub fn row(t_s: f64, f: &Figures, pressure: bool) -> String {
     let gpu = match f.architecture {
         Architecture::Discrete => f.vram_used,
         _ => f.gpu_used,
@@ -52,12 +79,12 @@ pub fn row(t_s: f64, f: &Figures) -> String {
         opt_bytes(f.available),
         opt_bytes(gpu),
         opt_bytes(f.swap_used),
-        if under_pressure(f) { "PRESSURE" } else { "-" }
+        if pressure { "PRESSURE" } else { "-" }
     )
 }
 
 /// One line of the CSV log.
-pub fn log_line(t_s: f64, f: &Figures) -> String {
+pub fn log_line(t_s: f64, f: &Figures, pressure: bool) -> String {
     let o = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
     format!(
         "{t_s:.3},{},{},{},{},{},{}",
@@ -66,7 +93,7 @@ pub fn log_line(t_s: f64, f: &Figures) -> String {
         o(f.gpu_used),
         o(f.vram_used),
         o(f.swap_used),
-        u8::from(under_pressure(f))
+        u8::from(pressure)
     )
 }
 
@@ -99,21 +126,18 @@ pub fn run(a: &MonitorArgs) -> Result<(), CliError> {
     intro.push('\n');
     write_stdout(intro.as_bytes())?;
     let start = Instant::now();
-    let (mut peak_used, mut peak_gpu, mut min_avail) = (None::<u64>, None::<u64>, None::<u64>);
+    let mut watch = Watch::new(PressureConfig::default());
     let mut n = 0u64;
     loop {
         let s = live.sample();
         let f = figures(&platform, &s.counters);
-        let t_s = start.elapsed().as_secs_f64();
-        peak_used = peak_used.max(f.used);
-        peak_gpu = peak_gpu.max(f.gpu_used.or(f.vram_used));
-        min_avail = match (min_avail, f.available) {
-            (Some(m), Some(a)) => Some(m.min(a)),
-            (m, a) => m.or(a),
-        };
-        write_stdout(format!("{}\n", row(t_s, &f)).as_bytes())?;
+        let elapsed = start.elapsed();
+        let t_s = elapsed.as_secs_f64();
+        let _ = watch.push(elapsed.as_nanos() as u64, &f, &s.counters);
+        let pressure = watch.in_pressure();
+        write_stdout(format!("{}\n", row(t_s, &f, pressure)).as_bytes())?;
         if let Some((path, w)) = &mut log {
-            writeln!(w, "{}", log_line(t_s, &f))
+            writeln!(w, "{}", log_line(t_s, &f, pressure))
                 .and_then(|()| w.flush())
                 .map_err(|source| CliError::Write {
                     path: path.clone(),
@@ -128,26 +152,28 @@ pub fn run(a: &MonitorArgs) -> Result<(), CliError> {
         let mut slept = start.elapsed();
         while slept < next {
             if signals::take().is_some() {
-                return summary(n, peak_used, peak_gpu, min_avail);
+                return summary(watch.peaks());
             }
             sleep((next - slept).min(std::time::Duration::from_millis(50)));
             slept = start.elapsed();
         }
     }
-    summary(n, peak_used, peak_gpu, min_avail)
+    summary(watch.peaks())
 }
 
-fn summary(
-    n: u64,
-    used: Option<u64>,
-    gpu: Option<u64>,
-    avail: Option<u64>,
-) -> Result<(), CliError> {
+/// The closing line: peaks over all readings.
+fn summary(p: &Peaks) -> Result<(), CliError> {
+    let gpu = Peaks::max_of(p.gpu_used)
+        .value
+        .or(Peaks::max_of(p.vram_used).value);
     let text = format!(
-        "Peaks over {n} readings: used {}, GPU {}, available minimum {}\n",
-        opt_bytes(used),
+        "Peaks over {} readings: used {}, GPU {}, available minimum {}\n",
+        p.samples,
+        opt_bytes(Peaks::max_of(p.used).value),
         opt_bytes(gpu),
-        avail.map_or_else(|| "unknown".to_owned(), bytes)
+        Peaks::min_of(p.available)
+            .value
+            .map_or_else(|| "unknown".to_owned(), bytes)
     );
     write_stdout(text.as_bytes())
 }
@@ -180,15 +206,18 @@ mod tests {
         let (p, c) = nano();
         let f = figures(&p, &c);
         // MemAvailable 592696 kB of 4059240 kB is 14.6 %: under the 20 % threshold.
-        assert!(under_pressure(&f));
-        let r = row(1.5, &f);
+        let mut watch = Watch::new(PressureConfig::default());
+        let e = watch.push(0, &f, &c).unwrap();
+        assert_eq!(e.kind, jetmem_core::record::EventKind::PressureEntered);
+        assert!(watch.in_pressure());
+        let r = row(1.5, &f, watch.in_pressure());
         assert!(r.contains("3.31 GiB"), "used = 4059240 - 592696 kB: {r}");
         assert!(r.contains("578.8 MiB"), "available: {r}");
         assert!(r.contains("239.0 MiB"), "NvMapMemUsed 244748 kB: {r}");
         assert!(r.ends_with("PRESSURE"));
         assert!(header(Architecture::Unified).0.contains("GPU (subset)"));
         assert!(header(Architecture::Discrete).0.contains("VRAM used"));
-        let line = log_line(1.5, &f);
+        let line = log_line(1.5, &f, watch.in_pressure());
         assert_eq!(
             line,
             format!(

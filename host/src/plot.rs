@@ -9,7 +9,11 @@ use plotters::prelude::*;
 use crate::args::PlotArgs;
 use crate::error::CliError;
 use crate::output::write_output;
-use crate::report::model::{Point, Report, analyze};
+use jetmem_core::accounting::PressureConfig;
+use jetmem_core::record::Architecture;
+
+use crate::analyze::{Point, analyze};
+use crate::report::model::Report;
 
 const GIB: f64 = (1u64 << 30) as f64;
 const SIZE: (u32, u32) = (1200, 600);
@@ -25,13 +29,11 @@ pub struct Series {
 pub fn run(a: &PlotArgs) -> Result<(), CliError> {
     let mut series = Vec::new();
     for path in &a.traces {
-        let (report, points) = analyze(path, true)?;
-        let mut threshold = 0;
-        crate::trace::read(path, |h, _| threshold = h.pressure_threshold_permille)?;
+        let a = analyze(path, true)?;
         series.push(Series {
-            report,
-            points,
-            threshold_permille: threshold,
+            report: a.report,
+            points: a.points,
+            threshold_permille: a.threshold_permille,
         });
     }
     let svg = render(&series).map_err(|message| CliError::Plot {
@@ -75,7 +77,11 @@ pub fn render(series: &[Series]) -> Result<String, String> {
             .max(0.1)
             * 1.05;
         let title = match series {
-            [one] => format!("{} ({})", one.report.label, one.report.architecture),
+            [one] => format!(
+                "{} ({})",
+                one.report.label,
+                one.report.architecture.as_str()
+            ),
             _ => "memory over time".to_owned(),
         };
         let mut chart = ChartBuilder::on(&root)
@@ -138,7 +144,7 @@ fn draw_one(chart: &mut Chart<'_, '_>, s: &Series, y_max: f64) -> Result<(), Str
             .collect()
     };
     let system = series_of(|p| p.figures.used);
-    let unified = s.report.architecture == "unified";
+    let unified = s.report.architecture == Architecture::Unified;
     let sys_label = if unified {
         "system used (all DRAM)"
     } else {
@@ -182,7 +188,13 @@ fn draw_one(chart: &mut Chart<'_, '_>, s: &Series, y_max: f64) -> Result<(), Str
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], GREEN));
     }
     if let (Some(total), true) = (s.report.system.total_bytes, s.threshold_permille > 0) {
-        let y = gib(total) * (1.0 - f64::from(s.threshold_permille) / 1000.0);
+        // Used at the moment available falls under the threshold: where pressure enters.
+        let enter = PressureConfig {
+            threshold_permille: s.threshold_permille,
+            ..PressureConfig::default()
+        }
+        .enter_bytes(total);
+        let y = gib(total.saturating_sub(enter));
         let x_end = pts.last().map(t).unwrap_or(0.0);
         chart
             .draw_series(DashedLineSeries::new(
@@ -222,7 +234,11 @@ fn draw_many(chart: &mut Chart<'_, '_>, many: &[Series]) -> Result<(), String> {
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))
             .map_err(|e| e.to_string())?
-            .label(format!("{} ({})", s.report.label, s.report.architecture))
+            .label(format!(
+                "{} ({})",
+                s.report.label,
+                s.report.architecture.as_str()
+            ))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], color));
     }
     Ok(())

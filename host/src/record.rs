@@ -15,11 +15,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use crate::analyze::analyze;
 use crate::args::RecordArgs;
 use crate::config::{Mode, RecordConfig};
 use crate::error::CliError;
 use crate::output::create_output;
-use crate::report::model::analyze;
 use crate::signals;
 use crate::style::Style;
 use jetmem_core::sampler::{SamplerConfig, Target, Tracer, process_alive};
@@ -106,7 +106,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
     };
     eprintln!("jetmem: trace written to {}", output.display());
     if report {
-        let (report, _) = analyze(&output, false)?;
+        let report = analyze(&output, false)?.report;
         let style = Style::for_stderr();
         eprint!("{}", crate::report::text::render(&report, false, style));
     }

@@ -88,11 +88,33 @@ pub fn read(path: &Path, mut visit: impl FnMut(&Header, &Item)) -> Result<Decode
         bar.finish_and_clear();
     }
     let stats = reader.stats();
+    warn_damage(path, &stats);
     let header = header.ok_or_else(|| CliError::NoHeader {
         path: path.to_path_buf(),
         skipped: stats.skipped_bytes,
     })?;
     Ok(Decoded { header, stats })
+}
+
+/// Reports on stderr (through `log`) what the decoder had to skip.
+fn warn_damage(path: &Path, s: &DecodeStats) {
+    if s.skipped_bytes > 0 {
+        log::warn!(
+            "{}: {} bytes in {} frames did not decode and were skipped ({} malformed, {} bytes of a cut-off tail)",
+            path.display(),
+            s.skipped_bytes,
+            s.skipped_frames,
+            s.malformed_frames,
+            s.truncated_tail_bytes
+        );
+    }
+    if s.unknown_records > 0 {
+        log::warn!(
+            "{}: {} records of a newer format were skipped",
+            path.display(),
+            s.unknown_records
+        );
+    }
 }
 
 /// The label a trace is shown under: its own label, else the file's stem.

@@ -162,3 +162,26 @@ fn plot_writes_an_svg_with_gpu_inside_system_memory() {
         assert!(svg.contains(label), "legend {label} missing");
     }
 }
+
+/// Export JSON names event kinds as the report does (`docs/report-json.md`):
+/// kebab-case, no longer the Rust variant name ("PressureEntered").
+#[test]
+fn json_export_event_kinds_match_the_report() {
+    let t = traces::traces("export-json-events");
+    let json_of = |cmd: &str| -> Value {
+        let args = [
+            cmd.as_ref(),
+            t.unified.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ];
+        serde_json::from_str(&ok_stdout(&jetmem(args))).unwrap()
+    };
+    let kinds = |events: &Value| -> Vec<Value> {
+        let events = events.as_array().unwrap();
+        events.iter().map(|e| e["kind"].clone()).collect()
+    };
+    let exported = kinds(&json_of("export")["events"]);
+    assert_eq!(exported.first(), Some(&Value::from("pressure-entered")));
+    assert_eq!(exported, kinds(&json_of("report")["pressure_events"]));
+}

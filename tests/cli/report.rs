@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::traces::{self, MIB, N, UNIFIED, get, nano_meminfo, scaled};
-use crate::{jetmem, ok_stdout, report_json};
+use crate::{jetmem, jetmem_command, ok_stdout, report_json};
 
 fn u(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a number: {v}"))
@@ -384,4 +384,26 @@ fn json_key_paths_are_stable() {
             "{p} is not in docs/report-json.md"
         );
     }
+}
+
+/// The decoder's skipped frames are reported on stderr by default (the CLI's
+/// logger), and `JETMEM_LOG=off` silences them; a clean trace says nothing.
+#[test]
+fn damaged_trace_warns_on_stderr() {
+    let t = traces::traces("report-damaged-warns");
+    let out = jetmem(["report".as_ref(), t.damaged.as_os_str()]);
+    ok_stdout(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("jetmem: warning:") && err.contains("were skipped"),
+        "{err}"
+    );
+    let quiet = jetmem_command()
+        .env("JETMEM_LOG", "off")
+        .args(["report".as_ref(), t.damaged.as_os_str()])
+        .output()
+        .unwrap();
+    assert!(quiet.stderr.is_empty(), "{:?}", quiet.stderr);
+    let clean = jetmem(["report".as_ref(), t.unified.as_os_str()]);
+    assert!(clean.stderr.is_empty(), "{:?}", clean.stderr);
 }

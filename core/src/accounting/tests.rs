@@ -2,6 +2,7 @@ use super::*;
 use crate::parse::meminfo::parse_meminfo;
 use crate::parse::nv_tegra_release::parse_nv_tegra_release;
 use crate::platform::{CudaDevice, PlatformInputs, detect};
+use crate::record::{Architecture, Counter, Counters, EventKind, GpuSource, Platform};
 
 const NANO_MEMINFO: &[u8] =
     include_bytes!("../../../tests/fixtures/nano-4gb-jp4.6-meminfo/proc/meminfo");
@@ -104,16 +105,10 @@ fn nano_jp4_unified_figures() {
     assert_eq!(f.total_used, f.used, "unified total is used, never a sum");
     assert_eq!(f.vram_used, None);
     assert_eq!(f.swap_used, Some(180_776 * KIB), "2029616 − 1848840");
-    // No zram counter: swap counts as real. H = 3221796, S = 1848840,
-    // T − D − (H − S) = 4059240 − 244748 − 1372956.
     assert!(!f.swap_is_zram);
-    assert_eq!(f.allocatable_estimate, Some(2_441_536 * KIB));
-    // The Nano's swap is 4 × zram (fixture /proc/partitions): same DRAM, so the
-    // estimate falls to MemAvailable.
+    // The Nano's swap is 4 × zram (fixture /proc/partitions).
     c.set(Counter::ZramUsed, Some(60 << 20));
-    let f = figures(&p, &c);
-    assert!(f.swap_is_zram);
-    assert_eq!(f.allocatable_estimate, f.available);
+    assert!(figures(&p, &c).swap_is_zram);
 }
 
 #[test]
@@ -148,8 +143,6 @@ fn orin_jp6_without_root_gpu_unknown() {
         "7802880 − 2871296 − 61440 − 2150400"
     );
     assert_eq!(f.swap_used, Some(0));
-    // Swap free 3901440 KiB covers all host memory, but D is unknown: no estimate.
-    assert_eq!(f.allocatable_estimate, None);
 }
 
 /// As root on the same kernel: the iovmm/clients total is the GPU figure.
@@ -161,8 +154,6 @@ fn orin_with_nvmap_clients_total() {
     let f = figures(&p, &c);
     assert_eq!(f.gpu_used, Some(141_896 * KIB));
     assert_eq!(f.cpu_os_used, Some((2_779_136 - 141_896) * KIB));
-    // S = 3901440 ≥ H = 2637240: T − D = 7802880 − 141896.
-    assert_eq!(f.allocatable_estimate, Some(7_660_984 * KIB));
 }
 
 #[test]
@@ -197,7 +188,7 @@ fn discrete_adds_vram_and_ram() {
     assert_eq!(f.gpu_used, Some(4 << 30));
     assert_eq!(f.cpu_os_used, f.used);
     assert_eq!(f.total_used, Some((4 << 30) + 2_779_136 * KIB));
-    assert_eq!(f.allocatable_estimate, Some(20 << 30));
+    assert_eq!(f.cuda_used, Some(4 << 30));
     c.set(Counter::CudaFree, None);
     assert_eq!(figures(&p, &c).total_used, None, "unknown VRAM is not 0");
 }
@@ -211,7 +202,6 @@ fn cpu_only() {
     assert_eq!(f.architecture, Architecture::CpuOnly);
     assert_eq!(f.total_used, f.used);
     assert_eq!(f.gpu_used, None);
-    assert_eq!(f.allocatable_estimate, None);
 }
 
 fn fig(total_kib: u64, avail_kib: u64) -> Figures {
@@ -284,14 +274,15 @@ fn peaks_track_min_and_max() {
     c2.set(Counter::MemAvailable, Some(1 << 30));
     c2.set(Counter::NvMapMemUsed, None);
     let mut peaks = Peaks::new();
-    peaks.update(&figures(&p, &c1), &c1);
-    peaks.update(&figures(&p, &c2), &c2);
+    assert!(peaks.update(10, &figures(&p, &c1), &c1).used);
+    assert!(!peaks.update(20, &figures(&p, &c2), &c2).used);
     assert_eq!(peaks.samples, 2);
     let a = peaks.available.unwrap();
     assert_eq!((a.min, a.max), (592_696 * KIB, 1 << 30));
     let u = peaks.used.unwrap();
     assert_eq!(u.max, 3_466_544 * KIB);
     assert_eq!(u.min, 4_059_240 * KIB - (1 << 30));
+    assert_eq!((u.max_t_ns, u.min_t_ns, a.min_t_ns), (10, 20, 10));
     assert_eq!(peaks.counters_max.get(Counter::MemAvailable), Some(1 << 30));
     assert_eq!(
         peaks.counters_min.get(Counter::MemAvailable),
@@ -303,4 +294,49 @@ fn peaks_track_min_and_max() {
     );
     assert_eq!(peaks.counters_max.get(Counter::CudaFree), None);
     assert_eq!(peaks.vram_used, None);
+}
+
+#[test]
+fn peak_keeps_the_first_time_of_its_value() {
+    let mut p = Peak::default();
+    assert!(!p.raise(None, 1), "unknown is not 0");
+    assert!(p.raise(Some(5), 2));
+    assert!(!p.raise(Some(5), 3), "a tie keeps the earlier time");
+    assert_eq!((p.value, p.t_ns), (Some(5), 2));
+    let mut m = Peak::default();
+    assert!(m.lower(Some(5), 1));
+    assert!(m.lower(Some(4), 2));
+    assert!(!m.lower(Some(9), 3));
+    assert_eq!((m.value, m.t_ns), (Some(4), 2));
+}
+
+#[test]
+fn budget_and_headroom() {
+    assert_eq!(default_budget(1000), 800);
+    assert_eq!(default_budget(4_059_240 * KIB), 3_325_329_408);
+    assert_eq!(headroom(800, 900), -100);
+    assert_eq!(headroom(u64::MAX, 0), i64::MAX);
+    assert_eq!(headroom(0, u64::MAX), i64::MIN);
+}
+
+#[test]
+fn phases_pair_innermost_first_and_bound_open_ones() {
+    let mut t: PhaseTracker<(&str, u64), 2> = PhaseTracker::new();
+    assert!(t.begin(("a", 1)));
+    assert!(t.begin(("b", 2)));
+    assert!(!t.begin(("c", 3)), "only two may be open");
+    assert_eq!(t.overflowed(), 1);
+    assert_eq!(t.innermost(), Some(&("b", 2)));
+    assert_eq!(t.end(|p| p.0 == "c"), None);
+    assert_eq!(t.unmatched(), 1);
+    assert_eq!(t.end(|p| p.0 == "a"), Some(("a", 1)), "interleaved end");
+    assert_eq!(t.innermost(), Some(&("b", 2)));
+    assert!(t.begin(("a", 4)));
+    assert_eq!(t.innermost(), Some(&("a", 4)));
+    for p in t.open_mut() {
+        p.1 += 10;
+    }
+    let left: Vec<_> = t.drain().collect();
+    assert_eq!(left, [("b", 12), ("a", 14)]);
+    assert_eq!(t.innermost(), None);
 }

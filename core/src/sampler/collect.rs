@@ -12,6 +12,7 @@ mod open;
 use super::cuda::Cuda;
 use super::source::{FileSource, SourceStatus};
 use super::tree::{Change, ProcessTree, SlowSums};
+use crate::accounting::gpu_used_from;
 use crate::parse::cgroup::{CgroupValue, parse_cgroup_value};
 use crate::parse::gpu_load::parse_gpu_load;
 use crate::parse::meminfo::MeminfoParser;
@@ -158,17 +159,7 @@ impl Collector {
         c.set(Counter::CgroupPeak, s.cgroup_peak);
         c.set(Counter::CgroupMax, s.cgroup_max);
         c.set(Counter::NvmapClientsTotal, s.nvmap_clients_total);
-        let gpu = match self.platform.gpu_source {
-            GpuSource::MeminfoNvmap => c.get(Counter::NvMapMemUsed),
-            GpuSource::NvmapTotal => c.get(Counter::NvmapTotal),
-            GpuSource::NvmapClients => c.get(Counter::NvmapClientsTotal),
-            GpuSource::Cuda => match (c.get(Counter::CudaTotal), c.get(Counter::CudaFree)) {
-                (Some(t), Some(f)) => Some(t.saturating_sub(f)),
-                _ => None,
-            },
-            _ => None,
-        };
-        c.set(Counter::GpuUsed, gpu);
+        c.set(Counter::GpuUsed, gpu_used_from(self.platform.gpu_source, c));
     }
 
     /// The slow path: process discovery, `status` sums and the slower files.

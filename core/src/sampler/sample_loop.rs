@@ -149,7 +149,7 @@ impl SampleLoop<'_, '_> {
     fn read_sample(&mut self, t: u64) -> Figures {
         self.collector.fast(t, &mut self.sample);
         let f = figures(&self.platform, &self.sample.counters);
-        self.out.peaks.update(&f, &self.sample.counters);
+        let _ = self.out.peaks.update(t, &f, &self.sample.counters);
         f
     }
 

@@ -8,7 +8,7 @@ use super::handle::{Shared, TraceHandle};
 use super::source::read_small;
 use super::supervisor::supervise;
 use super::{Interval, SamplerConfig, SamplerError, Target};
-use crate::accounting::{Peaks, PressureConfig, PressureTracker};
+use crate::accounting::{Peaks, PressureConfig, PressureTracker, default_budget};
 use crate::parse::boot_id::parse_boot_id;
 use crate::record::{End, Header};
 use crate::text::truncated;
@@ -94,7 +94,7 @@ impl Tracer {
         let start_mono_ns = mono_ns();
         let mut pressure = cfg.pressure;
         if pressure.budget_bytes.is_none() {
-            pressure.budget_bytes = collector.platform().mem_total_bytes.map(|t| t / 10 * 8);
+            pressure.budget_bytes = collector.platform().mem_total_bytes.map(default_budget);
         }
         let header = header(&cfg, &collector, interval, &pressure, start_mono_ns);
         let mut trace = TraceWriter::new(out, FRAME_BUF).map_err(SamplerError::Write)?;

@@ -73,7 +73,7 @@ pub fn render(r: &Report) -> String {
             .map(|e| {
                 vec![
                     format!("{:.3}", e.t_s),
-                    e.kind.to_owned(),
+                    e.kind.as_str().to_owned(),
                     bytes(e.value_bytes),
                     bytes(e.threshold_bytes),
                 ]

@@ -1,5 +1,7 @@
 //! One summary row per trace: the comparison table's columns, shared by text, CSV and Markdown.
 
+use jetmem_core::record::Architecture;
+
 use crate::report::model::Report;
 use crate::units::{bytes, mib};
 
@@ -40,11 +42,11 @@ fn mib_cell(v: Option<u64>) -> String {
 pub fn csv_cells(r: &Report) -> Vec<String> {
     vec![
         r.label.clone(),
-        r.architecture.to_owned(),
+        r.architecture.as_str().to_owned(),
         mib_cell(r.system.total_bytes),
         mib_cell(r.system.used_peak_bytes),
         mib_cell(r.gpu.used_peak_bytes),
-        r.gpu.source.unwrap_or_default().to_owned(),
+        r.gpu.source.as_str().unwrap_or_default().to_owned(),
         mib_cell(r.cuda.alloc_peak_bytes),
         mib_cell(r.cuda.reserved_peak_bytes),
         mib_cell(r.process.rss_peak_bytes),
@@ -70,9 +72,9 @@ fn gpu_cell(r: &Report) -> String {
 pub fn table_cells(r: &Report) -> Vec<String> {
     vec![
         r.label.clone(),
-        r.architecture.to_owned(),
+        r.architecture.as_str().to_owned(),
         match r.architecture {
-            "discrete" => r
+            Architecture::Discrete => r
                 .total_peak_bytes
                 .map(|t| format!("{} (RAM+VRAM)", bytes(t)))
                 .unwrap_or_else(|| "unknown".to_owned()),

@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use jetmem_core::record::{Architecture, GpuSource};
+
 use crate::report::model::Report;
 use crate::style::Style;
 use crate::units::{bytes, opt_bytes, percent, signed_bytes};
@@ -35,8 +37,8 @@ pub fn summary(r: &Report, style: Style) -> String {
         let _ = writeln!(o, "Command: {one_line}");
     }
     match r.architecture {
-        "unified" => unified(&mut o, r),
-        "discrete" => discrete(&mut o, r),
+        Architecture::Unified => unified(&mut o, r),
+        Architecture::Discrete => discrete(&mut o, r),
         _ => cpu_only(&mut o, r),
     }
     common(&mut o, r, style);
@@ -58,9 +60,11 @@ fn peak_line(r: &Report, what: &str) -> String {
 
 fn gpu_label(r: &Report) -> &'static str {
     match r.gpu.source {
-        Some("meminfo-nvmap" | "nvmap-total" | "nvmap-clients") => "GPU (nvmap, subset)",
-        Some("cuda") => "GPU (CUDA, subset)",
-        Some("nvml") => "GPU (NVML, subset)",
+        GpuSource::MeminfoNvmap | GpuSource::NvmapTotal | GpuSource::NvmapClients => {
+            "GPU (nvmap, subset)"
+        }
+        GpuSource::Cuda => "GPU (CUDA, subset)",
+        GpuSource::Nvml => "GPU (NVML, subset)",
         _ => "GPU (subset)",
     }
 }
@@ -205,16 +209,12 @@ fn common(o: &mut String, r: &Report, style: Style) {
         );
     }
     // On unified memory cuMemGetInfo's total − free counts page cache as used: not shown.
-    if let (Some(d), "discrete") = (c.device_used_peak_bytes, r.architecture) {
+    if let (Some(d), Architecture::Discrete) = (c.device_used_peak_bytes, r.architecture) {
         let _ = writeln!(o, "CUDA device used peak (cuMemGetInfo): {}", bytes(d));
     }
     let h = &r.headroom;
     if let (Some(b), Some(m)) = (h.budget_bytes, h.min_bytes) {
-        let src = if h.budget_source == "trace" {
-            "set when recording"
-        } else {
-            "80 % of MemTotal"
-        };
+        let src = h.budget_source.describe();
         let line = format!(
             "Headroom: {} at the peak against a budget of {} ({src})",
             signed_bytes(m),
@@ -285,14 +285,15 @@ fn events(o: &mut String, r: &Report, style: Style) {
     }
     let _ = writeln!(o, "Pressure events:");
     for e in &r.pressure_events {
-        let what = match e.kind {
-            "pressure-entered" | "pressure-left" => "available",
-            _ => "used",
+        let what = if e.kind.is_pressure() {
+            "available"
+        } else {
+            "used"
         };
         let line = format!(
             "  {:>9.3} s  {:<17} {what} {} / threshold {}",
             e.t_s,
-            e.kind,
+            e.kind.as_str(),
             bytes(e.value_bytes),
             bytes(e.threshold_bytes)
         );

@@ -1,0 +1,103 @@
+//! One sample's figures from its counters (`docs/accounting.md` §2–§4, §7).
+
+use crate::record::{Architecture, Counter, Counters, Platform};
+
+/// The figures of one sample. All in bytes; `None` is unknown, never 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Figures {
+    /// Unified, discrete or CPU only (from the platform).
+    pub architecture: Architecture,
+    /// `MemTotal`.
+    pub total: Option<u64>,
+    /// System memory used: `MemTotal − MemAvailable`.
+    pub used: Option<u64>,
+    /// `MemTotal − MemFree − Buffers − Cached` (jtop's "used"), for comparison.
+    pub used_tfbc: Option<u64>,
+    /// `MemAvailable`.
+    pub available: Option<u64>,
+    /// GPU memory used, from the platform's GPU source.
+    pub gpu_used: Option<u64>,
+    /// Memory used by CPU and OS: unified: `used − gpu_used` clamped at 0;
+    /// discrete and CPU only: `used`.
+    pub cpu_os_used: Option<u64>,
+    /// Unified: the GPU figure was larger than system used (sources disagree).
+    pub sources_disagree: bool,
+    /// Discrete: CUDA total − free (VRAM used).
+    pub vram_used: Option<u64>,
+    /// Unified: `used`; discrete: `vram_used + used`; CPU only: `used`.
+    pub total_used: Option<u64>,
+    /// `SwapTotal − SwapFree`.
+    pub swap_used: Option<u64>,
+    /// Swap is zram (it lives in the same DRAM: not extra capacity).
+    pub swap_is_zram: bool,
+    /// CUDA device used: `cuMemGetInfo` total − free (on Tegra ≈ `MemTotal − MemFree`,
+    /// page cache included: never "GPU used" unless CUDA is the selected source).
+    pub cuda_used: Option<u64>,
+}
+
+/// How [`Figures::used`] is defined, for reports.
+pub const USED_DEFINITION: &str = "MemTotal - MemAvailable";
+
+/// CUDA device used: `CudaTotal − CudaFree`, unknown when either is.
+pub fn cuda_used(counters: &Counters) -> Option<u64> {
+    sub(
+        counters.get(Counter::CudaTotal),
+        counters.get(Counter::CudaFree),
+    )
+}
+
+fn sub(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    a?.checked_sub(b?)
+}
+
+/// Turns one sample's counters into figures for `platform`.
+pub fn figures(platform: &Platform, counters: &Counters) -> Figures {
+    let g = |c| counters.get(c);
+    let total = g(Counter::MemTotal);
+    let available = g(Counter::MemAvailable);
+    let used = sub(total, available);
+    let used_tfbc = sub(
+        sub(sub(total, g(Counter::MemFree)), g(Counter::Buffers)),
+        g(Counter::Cached),
+    );
+    let swap_total = g(Counter::SwapTotal);
+    let swap_used = sub(swap_total, g(Counter::SwapFree));
+    let swap_is_zram = g(Counter::ZramUsed).is_some() && swap_total.is_some_and(|t| t > 0);
+    let cuda_used = cuda_used(counters);
+
+    let mut f = Figures {
+        architecture: platform.architecture,
+        total,
+        used,
+        used_tfbc,
+        available,
+        swap_used,
+        swap_is_zram,
+        cuda_used,
+        ..Figures::default()
+    };
+    match platform.architecture {
+        Architecture::Unified => {
+            // The sampler stores the selected source in GpuUsed; fall back
+            // along the same order if it did not.
+            let gpu = super::gpu_source::gpu_used_fallback(counters);
+            f.gpu_used = gpu;
+            if let (Some(u), Some(gpu)) = (used, gpu) {
+                f.cpu_os_used = Some(u.saturating_sub(gpu));
+                f.sources_disagree = gpu > u;
+            }
+            f.total_used = used;
+        }
+        Architecture::Discrete => {
+            f.vram_used = cuda_used.or(g(Counter::GpuUsed));
+            f.gpu_used = g(Counter::GpuUsed).or(f.vram_used);
+            f.cpu_os_used = used;
+            f.total_used = f.vram_used.and_then(|v| v.checked_add(used?));
+        }
+        _ => {
+            f.cpu_os_used = used;
+            f.total_used = used;
+        }
+    }
+    f
+}

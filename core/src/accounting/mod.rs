@@ -1,0 +1,33 @@
+//! The memory accounting model: the one place that turns counters into the
+//! figures a report shows, and the only place a figure is derived: used, CUDA
+//! used, the GPU source, headroom, the default budget, pressure with its
+//! hysteresis, timestamped peaks and Begin/End phase pairing. One small file per
+//! rule: [`figures`](figures()), `gpu_source`, `pressure`, `peaks`, `phases`. Every definition, with its source, is in
+//! `docs/accounting.md`; the short form:
+//!
+//! * system used = `MemTotal − MemAvailable` (primary); `MemTotal − MemFree −
+//!   Buffers − Cached` (jtop/tegrastats style) alongside;
+//! * unified memory: GPU memory is a *subset* of system used, never added;
+//!   CPU/OS = used − GPU, clamped at 0 with [`Figures::sources_disagree`];
+//! * discrete GPU: total = VRAM used + RAM used;
+//! * CUDA free on Tegra ≈ `MemFree`: never shown as "available".
+
+mod figures;
+mod gpu_source;
+mod peaks;
+mod phases;
+mod pressure;
+
+pub use figures::{Figures, USED_DEFINITION, cuda_used, figures};
+pub use gpu_source::{
+    Access, GpuAvailability, REASON_CUDA_FOR_NVMAP, REASON_NEEDS_ROOT, REASON_NO_SOURCE,
+    gpu_used_from, select_gpu_source,
+};
+pub use peaks::{Extent, Peak, Peaks, Raised};
+pub use phases::{MAX_OPEN_PHASES, PhaseTracker};
+pub use pressure::{
+    DEFAULT_BUDGET_PERMILLE, PressureConfig, PressureTracker, default_budget, headroom,
+};
+
+#[cfg(test)]
+mod tests;
