@@ -2,7 +2,7 @@
 # Shared by cross/*.sh and .ci/run: step banners with times, and installers
 # that skip whatever is already present. Source it after `set -Eeuo pipefail`.
 
-# Tool versions that were tried on the project machine (docs: toolchain-notes).
+# Tool versions that were tried on the project machine (docs/toolchain-notes.md).
 CARGO_ZIGBUILD_VERSION=0.24.1
 CARGO_DEB_VERSION=3.8.0
 CBINDGEN_VERSION=0.29.4
