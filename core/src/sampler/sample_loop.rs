@@ -7,7 +7,11 @@ use super::collect::Collector;
 use super::handle::Shared;
 use super::lateness::Lateness;
 use crate::accounting::{Figures, Peaks, PressureTracker, figures};
-use crate::record::{Dropped, Platform, ProcessEvent, ProcessMemory, Record, Sample};
+use crate::channel::Entry;
+use crate::channel::shm::Drained;
+use crate::record::{
+    Allocator, ChannelLost, Dropped, Mark, Platform, ProcessEvent, ProcessMemory, Record, Sample,
+};
 use heapless::spsc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -107,6 +111,34 @@ impl SampleLoop<'_, '_> {
         }
         self.push(Record::Sample(self.sample));
         self.out.samples += 1;
+        self.drain_channel(t);
+    }
+
+    /// Moves what the traced tree wrote into the marker channel into the ring,
+    /// times moved onto the trace's clock, then each writer's new losses.
+    fn drain_channel(&mut self, t: u64) {
+        let Some(channel) = self.shared.channel.clone() else {
+            return;
+        };
+        let start = self.shared.start_mono_ns;
+        channel.drain(|d| {
+            let rec = match d {
+                Drained::Entry(Entry::Mark(m)) => Record::Mark(Mark {
+                    t_ns: m.t_ns.saturating_sub(start),
+                    ..m
+                }),
+                Drained::Entry(Entry::Allocator(a)) => Record::Allocator(Allocator {
+                    t_ns: a.t_ns.saturating_sub(start),
+                    ..a
+                }),
+                Drained::Lost { pid, records } => Record::ChannelLost(ChannelLost {
+                    t_ns: t,
+                    pid,
+                    records,
+                }),
+            };
+            self.push(rec);
+        });
     }
 
     /// Process discovery (a `Process` record per change) and, at most once a
@@ -183,6 +215,7 @@ impl SampleLoop<'_, '_> {
         self.read_sample(t);
         self.push(Record::Sample(self.sample));
         self.out.samples += 1;
+        self.drain_channel(t);
         if self.pending_dropped > 0 {
             let t = mono_ns().saturating_sub(self.shared.start_mono_ns);
             for _ in 0..1000 {
