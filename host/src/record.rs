@@ -119,7 +119,10 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
     if report {
         let report = analyze(&output, false)?.report;
         let style = Style::for_stderr();
-        eprint!("{}", crate::report::text::render(&report, false, style));
+        eprint!(
+            "{}",
+            crate::report::text::render(&report, crate::args::PhaseView::Count, style)
+        );
     }
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
