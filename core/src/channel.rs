@@ -71,7 +71,7 @@ pub struct Ring<const N: usize = SLOTS> {
     _pad: AtomicU32,
     /// Records lost by writers the table had no row for.
     lost_unlisted: AtomicU64,
-    _pad2: [AtomicU64; 11],
+    _pad2: [AtomicU64; 12],
     tail: AtomicU64,
     _pad3: [AtomicU64; 15],
     writers: [WriterRow; WRITERS],

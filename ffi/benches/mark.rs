@@ -8,10 +8,15 @@
 //! marker enters the queue). `burst` marks without pauses, so once the queue
 //! fills most calls take the `QUEUE_FULL` path (the cost when the writer is
 //! behind). The statuses of `accepted` are counted and checked at the end.
+//!
+//! `attached` times the same call on a `jetmem_attach` handle: the mark goes
+//! into a marker channel (as under `jetmem record`), which the input generator
+//! drains every 512 marks as the recorder's sampler would.
 
 use divan::Bencher;
 use jetmem::config::JETMEM_FLAG_NO_CUDA;
 use jetmem::*;
+use jetmem_core::channel::shm::{ENV, Owned};
 use std::ffi::CString;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +29,7 @@ unsafe impl Sync for Running {}
 unsafe impl Send for Running {}
 
 static TRACER: OnceLock<Running> = OnceLock::new();
+static ATTACHED: OnceLock<(Owned, Running)> = OnceLock::new();
 static NOT_OK: AtomicU64 = AtomicU64::new(0);
 
 fn tracer() -> *const jetmem_tracer {
@@ -46,6 +52,18 @@ fn tracer() -> *const jetmem_tracer {
         .0
 }
 
+fn attached() -> &'static (Owned, Running) {
+    ATTACHED.get_or_init(|| {
+        let channel = Owned::create().unwrap();
+        // SAFETY: set before the handle is made, on the benchmark's one thread.
+        unsafe { std::env::set_var(ENV, channel.name()) };
+        let mut t = std::ptr::null_mut();
+        // SAFETY: t is a live local.
+        assert_eq!(unsafe { jetmem_attach(&mut t) }, jetmem_status::Ok);
+        (channel, Running(t))
+    })
+}
+
 fn main() {
     divan::main();
     if let Some(t) = TRACER.get() {
@@ -56,6 +74,10 @@ fn main() {
         }
         let path = std::env::temp_dir().join(format!("jetmem-bench-{}.jmt", std::process::id()));
         let _ = std::fs::remove_file(path);
+    }
+    if let Some((_, t)) = ATTACHED.get() {
+        // SAFETY: the benchmarks are done; nothing else uses the handle.
+        unsafe { jetmem_tracer_free(t.0) };
     }
     let not_ok = NOT_OK.load(Ordering::Relaxed);
     assert_eq!(
@@ -108,4 +130,31 @@ fn burst(bencher: Bencher) {
             )
         }
     });
+}
+
+#[divan::bench(sample_count = 200, sample_size = 256)]
+fn attached_channel(bencher: Bencher) {
+    let (channel, t) = attached();
+    let t = t.0.cast_const();
+    let mut n = 0u64;
+    bencher
+        .with_inputs(|| {
+            n += 1;
+            if n % 512 == 0 {
+                channel.drain(|_| {});
+            }
+        })
+        .bench_local_values(|()| {
+            // SAFETY: t is an attached handle; the label is a C literal.
+            let s = unsafe {
+                jetmem_mark(
+                    divan::black_box(t),
+                    jetmem_mark_kind::Instant as u32,
+                    c"frame".as_ptr(),
+                )
+            };
+            if s != jetmem_status::Ok {
+                NOT_OK.fetch_add(1, Ordering::Relaxed);
+            }
+        });
 }

@@ -159,3 +159,22 @@ fn many_threads_write_at_once_and_nothing_is_lost_or_torn() {
     }
     assert_eq!(next, [200; 4]);
 }
+
+/// The layout docs/marker-channel.md describes (a version-1 contract).
+#[test]
+fn layout_matches_the_documented_offsets() {
+    use core::mem::{offset_of, size_of};
+    assert_eq!(offset_of!(Ring, magic), 0);
+    assert_eq!(offset_of!(Ring, version), 8);
+    assert_eq!(offset_of!(Ring, slots), 12);
+    assert_eq!(offset_of!(Ring, recorder_pid), 16);
+    assert_eq!(offset_of!(Ring, lost_unlisted), 24);
+    assert_eq!(offset_of!(Ring, tail), 128);
+    assert_eq!(offset_of!(Ring, writers), 256);
+    assert_eq!(size_of::<WriterRow>(), 16);
+    assert_eq!(offset_of!(Ring, ring), 1280);
+    assert_eq!(size_of::<Slot>(), 128);
+    assert_eq!(size_of::<Ring>(), 1280 + SLOTS * 128);
+    assert_eq!(size_of::<Ring>(), 525_568);
+    assert_eq!(MAGIC.to_le_bytes(), *b"JMCHAN\0\x01");
+}
