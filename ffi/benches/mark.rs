@@ -86,6 +86,22 @@ fn main() {
     );
 }
 
+/// One timed mark; a status other than OK is counted and fails the run at the end.
+#[inline(always)]
+fn counted_mark(t: *const jetmem_tracer) {
+    // SAFETY: t is a running tracer or an attached handle; the label is a C literal.
+    let s = unsafe {
+        jetmem_mark(
+            divan::black_box(t),
+            jetmem_mark_kind::Instant as u32,
+            c"frame".as_ptr(),
+        )
+    };
+    if s != jetmem_status::Ok {
+        NOT_OK.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 #[divan::bench(sample_count = 200, sample_size = 256)]
 fn accepted(bencher: Bencher) {
     let t = tracer();
@@ -97,19 +113,7 @@ fn accepted(bencher: Bencher) {
                 std::thread::sleep(Duration::from_millis(12));
             }
         })
-        .bench_local_values(|()| {
-            // SAFETY: t is a running tracer; the label is a C literal.
-            let s = unsafe {
-                jetmem_mark(
-                    divan::black_box(t),
-                    jetmem_mark_kind::Instant as u32,
-                    c"frame".as_ptr(),
-                )
-            };
-            if s != jetmem_status::Ok {
-                NOT_OK.fetch_add(1, Ordering::Relaxed);
-            }
-        });
+        .bench_local_values(|()| counted_mark(t));
 }
 
 #[divan::bench(sample_count = 200, sample_size = 256)]
@@ -144,17 +148,5 @@ fn attached_channel(bencher: Bencher) {
                 channel.drain(|_| {});
             }
         })
-        .bench_local_values(|()| {
-            // SAFETY: t is an attached handle; the label is a C literal.
-            let s = unsafe {
-                jetmem_mark(
-                    divan::black_box(t),
-                    jetmem_mark_kind::Instant as u32,
-                    c"frame".as_ptr(),
-                )
-            };
-            if s != jetmem_status::Ok {
-                NOT_OK.fetch_add(1, Ordering::Relaxed);
-            }
-        });
+        .bench_local_values(|()| counted_mark(t));
 }

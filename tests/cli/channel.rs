@@ -11,8 +11,8 @@ use jetmem_core::channel::Push;
 use jetmem_core::channel::shm::Mapped;
 use jetmem_core::record::MarkKind;
 
-use crate::report_json;
 use crate::traces::scratch;
+use crate::{ok_stdout, report_json};
 
 /// Set in the writer processes: where to write their pids.
 const PIDS_ENV: &str = "JETMEM_TEST_CHANNEL_PIDS";
@@ -112,11 +112,7 @@ fn marks_of_a_recorded_tree_reach_the_trace_with_their_pids() {
         .env(PIDS_ENV, &pids)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok_stdout(&out);
     let written = std::fs::read_to_string(&pids).unwrap();
     let pid = |role: &str| -> u64 {
         written

@@ -17,18 +17,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYDIR = os.path.join(HERE, "..", "..", "..", "ffi", "python")
-sys.path.insert(0, PYDIR)
+sys.path.insert(0, os.path.join(HERE, ".."))
 
-import jetmem  # noqa: E402
-
-MiB = 1 << 20
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print(f"FAIL: {what}")
+from test_ctypes import MiB, check, failures, jetmem  # noqa: E402 (also puts PYDIR on the path)
 
 
 def env():
@@ -163,11 +154,27 @@ def torch_never_imported(work):
     check(r.returncode == 0, "no tracer, no recorder: nothing happens, the library is not loaded")
 
 
+def own_tracer_summary(jetmem_bin, work):
+    """t.summary() after the with block is the report of the tracer's own file."""
+    os.environ["JETMEM_BIN"] = jetmem_bin
+    path = os.path.join(work, "own.jmt")
+    with jetmem.trace(path, interval="5ms", cuda=False) as t:
+        for _ in range(4):
+            with jetmem.phase("step"):  # the program's own tracer wins over any channel
+                time.sleep(0.006)
+    s = t.summary()
+    check(s == jetmem.load(path), "t.summary() equals jetmem.load() of its file")
+    rows = s["phase_summary"]
+    check([(r["label"], r["count"], r["pids"]) for r in rows] == [("step", 4, [os.getpid()])],
+          f"own tracer's phase summary: {rows}")
+
+
 def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     jetmem_bin, c_program, work = sys.argv[1:]
     recorded_run(jetmem_bin, c_program, work)
+    own_tracer_summary(jetmem_bin, work)
     killed_recorder(jetmem_bin, work)
     torch_never_imported(work)
     if failures:
