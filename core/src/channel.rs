@@ -307,19 +307,18 @@ impl Reader {
         Some(entry)
     }
 
-    /// Calls `f(pid, records)` for each writer that lost records since the
-    /// last call (pid 0: writers the table had no row for).
-    pub fn losses<const N: usize>(&mut self, ring: &Ring<N>, mut f: impl FnMut(u32, u64)) {
+    /// Calls `f(pid, records)` for each writer that lost records since it
+    /// last took them (pid 0: writers the table had no row for); `f` returns
+    /// whether it took them, so a loss it could not keep is offered again.
+    pub fn losses<const N: usize>(&mut self, ring: &Ring<N>, mut f: impl FnMut(u32, u64) -> bool) {
         for (row, seen) in ring.writers.iter().zip(self.reported.iter_mut()) {
             let lost = row.lost.load(Ordering::Relaxed);
-            if lost > *seen {
-                f(row.pid.load(Ordering::Relaxed), lost - *seen);
+            if lost > *seen && f(row.pid.load(Ordering::Relaxed), lost - *seen) {
                 *seen = lost;
             }
         }
         let lost = ring.lost_unlisted.load(Ordering::Relaxed);
-        if lost > self.reported_unlisted {
-            f(0, lost - self.reported_unlisted);
+        if lost > self.reported_unlisted && f(0, lost - self.reported_unlisted) {
             self.reported_unlisted = lost;
         }
     }

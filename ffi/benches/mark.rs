@@ -145,7 +145,7 @@ fn attached_channel(bencher: Bencher) {
         .with_inputs(|| {
             n += 1;
             if n % 512 == 0 {
-                channel.drain(|_| {});
+                channel.drain(|| true, |_| {});
             }
         })
         .bench_local_values(|()| counted_mark(t));

@@ -53,19 +53,22 @@ fn attach_statuses_and_marks_through_the_channel() {
     );
 
     let (mut marks, mut allocs, mut lost) = (0u64, 0u64, 0u64);
-    channel.drain(|d| match d {
-        Drained::Entry(Entry::Mark(m)) => {
-            assert_eq!(m.pid, Some(std::process::id()));
-            assert_eq!((m.kind, m.label.as_str()), (MarkKind::Begin, "frame"));
-            marks += 1;
-        }
-        Drained::Entry(Entry::Allocator(a)) => {
-            assert_eq!(a.allocated, Some(allocs));
-            assert_eq!(a.reserved, None, "JETMEM_UNKNOWN is unknown, not a figure");
-            allocs += 1;
-        }
-        Drained::Lost { records, .. } => lost += records,
-    });
+    channel.drain(
+        || true,
+        |d| match d {
+            Drained::Entry(Entry::Mark(m)) => {
+                assert_eq!(m.pid, Some(std::process::id()));
+                assert_eq!((m.kind, m.label.as_str()), (MarkKind::Begin, "frame"));
+                marks += 1;
+            }
+            Drained::Entry(Entry::Allocator(a)) => {
+                assert_eq!(a.allocated, Some(allocs));
+                assert_eq!(a.reserved, None, "JETMEM_UNKNOWN is unknown, not a figure");
+                allocs += 1;
+            }
+            Drained::Lost { records, .. } => lost += records,
+        },
+    );
     assert_eq!((marks, allocs, lost), (MARKS, MARKS, 0));
 
     // SAFETY: t is attached and used by nothing else.

@@ -91,6 +91,8 @@ pub struct Analyzer {
     keep_points: bool,
     points: Vec<Point>,
     procs: BTreeMap<u32, ProcessPeak>,
+    /// Marker-channel records lost, per writer pid (`ChannelLost`).
+    channel_lost: BTreeMap<u32, u64>,
 }
 
 impl Analyzer {
@@ -114,6 +116,7 @@ impl Analyzer {
             keep_points,
             points: Vec::new(),
             procs: BTreeMap::new(),
+            channel_lost: BTreeMap::new(),
         }
     }
 
@@ -160,6 +163,7 @@ impl Analyzer {
                 e.hwm_bytes = max_opt(e.hwm_bytes, pm.hwm_bytes);
             }
             Record::Dropped(d) => self.dropped += d.samples,
+            Record::ChannelLost(c) => *self.channel_lost.entry(c.pid).or_default() += c.records,
             Record::End(e) => self.end = Some(*e),
             _ => {}
         }
@@ -261,6 +265,11 @@ impl Analyzer {
     pub fn finish(mut self, label: String, stats: &DecodeStats) -> Analysis {
         let end_ns = self.end_ns();
         self.close_open_phases(end_ns);
+        for (pid, records) in &self.channel_lost {
+            log::warn!(
+                "{records} marks or allocator records of pid {pid} were lost: the marker channel was full"
+            );
+        }
         let phase_summary = summarise(&self.phases);
         let mut report = Report {
             format_version: REPORT_FORMAT_VERSION,

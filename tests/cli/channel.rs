@@ -7,9 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use jetmem_core::channel::Push;
 use jetmem_core::channel::shm::Mapped;
-use jetmem_core::record::MarkKind;
+use jetmem_core::channel::{Push, SLOTS};
+use jetmem_core::record::{MarkKind, Record};
+use jetmem_core::wire::Item;
+use jetmem_core::wire::stream::TraceReader;
 
 use crate::traces::scratch;
 use crate::{ok_stdout, report_json};
@@ -59,6 +61,14 @@ fn writer_role() {
         .unwrap()
         .expect("JETMEM_CHANNEL is set under jetmem record");
     let me = std::process::id();
+    if std::env::var(ROLE_ENV).as_deref() == Ok("flood") {
+        // Three rings' worth at once: the recorder drains once a second.
+        let full = (0..3 * SLOTS)
+            .filter(|_| ch.push(Push::Mark(MarkKind::Instant, "flood")).is_err())
+            .count();
+        append(&pids, &format!("flood {me} {full}"));
+        return;
+    }
     if std::env::var_os(ROLE_ENV).is_some() {
         for _ in 0..SPAWNED_PHASES {
             phase(&ch, "spawned", 3);
@@ -145,4 +155,59 @@ fn marks_of_a_recorded_tree_reach_the_trace_with_their_pids() {
         );
     }
     assert_eq!(j["exit_code"], 0);
+}
+
+/// A writer that overflows the channel: its losses are counted, written into
+/// the trace (`ChannelLost`) and reported per pid, and the rest arrive.
+#[test]
+fn a_full_channel_counts_each_writers_losses_into_the_trace() {
+    let dir = scratch("record-channel-flood");
+    let trace = dir.join("flood.jetmem");
+    let pids = dir.join("pids.txt");
+    let _ = std::fs::remove_file(&pids);
+    let out = crate::jetmem_command()
+        .args(["record", "--no-report", "--no-cuda", "-i", "1s", "-o"])
+        .arg(&trace)
+        .arg("--")
+        .args(this_test("channel::writer_role"))
+        .env(PIDS_ENV, &pids)
+        .env(ROLE_ENV, "flood")
+        .output()
+        .unwrap();
+    ok_stdout(&out);
+    let written = std::fs::read_to_string(&pids).unwrap();
+    let words: Vec<u64> = written
+        .trim()
+        .strip_prefix("flood ")
+        .unwrap()
+        .split(' ')
+        .map(|w| w.parse().unwrap())
+        .collect();
+    let (pid, full) = (words[0], words[1]);
+    assert!(full > 0, "{written}");
+    // Every mark either reached the trace with the writer's pid or is counted lost there.
+    let (mut arrived, mut lost) = (0u64, 0u64);
+    let file = std::fs::File::open(&trace).unwrap();
+    for item in TraceReader::new(std::io::BufReader::new(file)).unwrap() {
+        match item.unwrap() {
+            Item::Record(Record::Mark(m)) => {
+                assert_eq!(m.pid, Some(pid as u32));
+                arrived += 1;
+            }
+            Item::Record(Record::ChannelLost(c)) => {
+                assert_eq!(c.pid, pid as u32);
+                lost += c.records;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!((arrived + lost, lost), (3 * SLOTS as u64, full));
+    let report = crate::jetmem(["report".as_ref(), trace.as_os_str()]);
+    let err = String::from_utf8_lossy(&report.stderr);
+    assert!(
+        err.contains(&format!(
+            "{full} marks or allocator records of pid {pid} were lost: the marker channel was full"
+        )),
+        "{err}"
+    );
 }

@@ -144,17 +144,33 @@ impl Owned {
         &self.name
     }
 
-    /// Drains every published record into `f`, then each writer's new
-    /// losses. Called by the sampler thread only.
-    pub fn drain(&self, mut f: impl FnMut(Drained)) {
+    /// Drains published records into `f` while `room()` says the caller can
+    /// keep one more (the rest stay in the channel for the next call), then
+    /// each writer's new losses likewise. Returns whether the channel was left
+    /// empty. Called by the sampler thread only.
+    pub fn drain(&self, mut room: impl FnMut() -> bool, mut f: impl FnMut(Drained)) -> bool {
         let Ok(mut reader) = self.reader.try_lock() else {
-            return;
+            return false;
         };
         let ring = self.map.ring();
-        while let Some(e) = reader.pop(ring) {
-            f(Drained::Entry(e));
+        let mut empty = false;
+        while room() {
+            match reader.pop(ring) {
+                Some(e) => f(Drained::Entry(e)),
+                None => {
+                    empty = true;
+                    break;
+                }
+            }
         }
-        reader.losses(ring, |pid, records| f(Drained::Lost { pid, records }));
+        reader.losses(ring, |pid, records| {
+            let kept = room();
+            if kept {
+                f(Drained::Lost { pid, records });
+            }
+            kept
+        });
+        empty
     }
 }
 

@@ -104,11 +104,23 @@ fn a_full_ring_counts_each_writers_losses() {
     }
     let mut rd = Reader::new();
     let mut lost = std::vec::Vec::new();
-    rd.losses(&r, |pid, n| lost.push((pid, n)));
+    rd.losses(&r, |pid, n| {
+        lost.push((pid, n));
+        pid == 1 // pid 2's loss is not taken: offered again
+    });
     assert_eq!(lost, [(1, 1), (2, 3)]);
     lost.clear();
-    rd.losses(&r, |pid, n| lost.push((pid, n)));
-    assert!(lost.is_empty(), "losses are reported once");
+    rd.losses(&r, |pid, n| {
+        lost.push((pid, n));
+        true
+    });
+    assert_eq!(lost, [(2, 3)], "losses are reported until taken, once");
+    lost.clear();
+    rd.losses(&r, |pid, n| {
+        lost.push((pid, n));
+        true
+    });
+    assert!(lost.is_empty());
     // Draining frees the slots for the writers again.
     while rd.pop(&r).is_some() {}
     r.push(2, 0, Push::Mark(MarkKind::Instant, "y")).unwrap();
