@@ -82,7 +82,8 @@ def main():
     assert c.returncode == 0
     with open(pids_path, "w") as f:
         json.dump({"main": os.getpid(), "spawn": spawn_pid, "fork": fork_pid,
-                   "c": int(open(pids_path + ".c").read())}, f)
+                   "c": int(open(pids_path + ".c").read()),
+                   "channel": os.environ["JETMEM_CHANNEL"]}, f)
 
 
 if __name__ == "__main__":
