@@ -117,6 +117,67 @@ mod tests {
         assert_eq!(frame.rss_peak_bytes, Some(10));
     }
 
+    /// Through the analyzer: Begin/End pair per writer pid (two writers
+    /// interleave the same label), and a phase between two samples takes the
+    /// sample at its end.
+    #[test]
+    fn phases_pair_per_writer_and_short_ones_take_the_next_sample() {
+        use jetmem_core::record::{Counter, Counters, Header, Mark, MarkKind, Record, Sample};
+        use jetmem_core::text::truncated;
+        use jetmem_core::wire::Item;
+        use jetmem_core::wire::stream::DecodeStats;
+
+        let header = Header {
+            pid: Some(1),
+            ..Header::default()
+        };
+        let mut a = super::super::Analyzer::new(&header, false);
+        let sample = |t_ms: u64, rss_mib: u64| {
+            let mut c = Counters::new();
+            c.set(Counter::TreeRss, Some(rss_mib << 20));
+            Item::Record(Record::Sample(Sample {
+                t_ns: t_ms * 1_000_000,
+                counters: c,
+            }))
+        };
+        let mark = |t_ms: u64, kind, pid| {
+            Item::Record(Record::Mark(Mark {
+                t_ns: t_ms * 1_000_000,
+                kind,
+                label: truncated("step"),
+                pid: Some(pid),
+            }))
+        };
+        for item in [
+            sample(0, 10),
+            mark(1, MarkKind::Begin, 7),
+            mark(2, MarkKind::Begin, 8),
+            mark(4, MarkKind::End, 7), // closes pid 7's step (begun at 1 ms), not pid 8's
+            sample(10, 30),
+            mark(12, MarkKind::End, 8),
+            sample(20, 20),
+        ] {
+            a.push(&item);
+        }
+        let report = a.finish("t".to_owned(), &DecodeStats::default()).report;
+        let spans: Vec<(f64, f64, Option<u32>, Option<u64>)> = report
+            .phases
+            .iter()
+            .map(|p| (p.start_s, p.end_s, p.pid, p.rss_peak_bytes))
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                // 1–4 ms: no sample inside, so the one at 10 ms.
+                (0.001, 0.004, Some(7), Some(30 << 20)),
+                (0.002, 0.012, Some(8), Some(30 << 20)),
+            ]
+        );
+        let row = &report.phase_summary[0];
+        assert_eq!((row.count, row.pids.as_slice()), (2, [7, 8].as_slice()));
+        assert_eq!(row.duration_max_s, Some(0.010));
+    }
+
     #[test]
     fn nearest_rank_of_few_values() {
         assert_eq!(nearest_rank(&[], 95), None);
