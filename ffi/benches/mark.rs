@@ -18,8 +18,8 @@ use jetmem::config::JETMEM_FLAG_NO_CUDA;
 use jetmem::*;
 use jetmem_core::channel::shm::{ENV, Owned};
 use std::ffi::CString;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 struct Running(*mut jetmem_tracer);
@@ -29,7 +29,9 @@ unsafe impl Sync for Running {}
 unsafe impl Send for Running {}
 
 static TRACER: OnceLock<Running> = OnceLock::new();
-static ATTACHED: OnceLock<(Owned, Running)> = OnceLock::new();
+static ATTACHED: OnceLock<Running> = OnceLock::new();
+/// The channel `attached_channel` marks into; taken (and so removed) at the end.
+static CHANNEL: Mutex<Option<Owned>> = Mutex::new(None);
 static NOT_OK: AtomicU64 = AtomicU64::new(0);
 
 fn tracer() -> *const jetmem_tracer {
@@ -52,16 +54,19 @@ fn tracer() -> *const jetmem_tracer {
         .0
 }
 
-fn attached() -> &'static (Owned, Running) {
-    ATTACHED.get_or_init(|| {
-        let channel = Owned::create().unwrap();
-        // SAFETY: set before the handle is made, on the benchmark's one thread.
-        unsafe { std::env::set_var(ENV, channel.name()) };
-        let mut t = std::ptr::null_mut();
-        // SAFETY: t is a live local.
-        assert_eq!(unsafe { jetmem_attach(&mut t) }, jetmem_status::Ok);
-        (channel, Running(t))
-    })
+fn attached() -> *const jetmem_tracer {
+    ATTACHED
+        .get_or_init(|| {
+            let channel = Owned::create().unwrap();
+            // SAFETY: set before the handle is made, on the benchmark's one thread.
+            unsafe { std::env::set_var(ENV, channel.name()) };
+            *CHANNEL.lock().unwrap() = Some(channel);
+            let mut t = std::ptr::null_mut();
+            // SAFETY: t is a live local.
+            assert_eq!(unsafe { jetmem_attach(&mut t) }, jetmem_status::Ok);
+            Running(t)
+        })
+        .0
 }
 
 fn main() {
@@ -75,10 +80,11 @@ fn main() {
         let path = std::env::temp_dir().join(format!("jetmem-bench-{}.jmt", std::process::id()));
         let _ = std::fs::remove_file(path);
     }
-    if let Some((_, t)) = ATTACHED.get() {
+    if let Some(t) = ATTACHED.get() {
         // SAFETY: the benchmarks are done; nothing else uses the handle.
         unsafe { jetmem_tracer_free(t.0) };
     }
+    drop(CHANNEL.lock().unwrap().take()); // removes the channel
     let not_ok = NOT_OK.load(Ordering::Relaxed);
     assert_eq!(
         not_ok, 0,
@@ -138,13 +144,14 @@ fn burst(bencher: Bencher) {
 
 #[divan::bench(sample_count = 200, sample_size = 256)]
 fn attached_channel(bencher: Bencher) {
-    let (channel, t) = attached();
-    let t = t.0.cast_const();
+    let t = attached();
     let mut n = 0u64;
     bencher
         .with_inputs(|| {
             n += 1;
-            if n % 512 == 0 {
+            if n % 512 == 0
+                && let Some(channel) = CHANNEL.lock().unwrap().as_ref()
+            {
                 channel.drain(|| true, |_| {});
             }
         })
