@@ -21,6 +21,8 @@
 #![cfg_attr(not(feature = "std"), forbid(unsafe_code))]
 
 pub mod accounting;
+#[cfg(target_has_atomic = "64")]
+pub mod channel;
 #[doc(hidden)]
 pub mod fuzz_entry;
 pub mod parse;

@@ -411,6 +411,10 @@ pub struct Mark {
     pub kind: MarkKind,
     /// The label, cut to [`MARK_LABEL_LEN`] bytes on a character boundary.
     pub label: String<MARK_LABEL_LEN>,
+    /// The process that wrote it through the marker channel (format 1.1, a
+    /// trailing field written only when known; `None` for in-process marks).
+    #[serde(skip)]
+    pub pid: Option<u32>,
 }
 
 /// Whether a process joined or left the traced set.
@@ -471,6 +475,9 @@ pub struct Allocator {
     pub peak_allocated: Option<u64>,
     /// Peak of `reserved` as the allocator reports it.
     pub peak_reserved: Option<u64>,
+    /// The process that wrote it through the marker channel (format 1.1, as [`Mark::pid`]).
+    #[serde(skip)]
+    pub pid: Option<u32>,
 }
 
 /// Which threshold an [`Event`] is about.
@@ -526,6 +533,18 @@ pub struct Dropped {
     pub samples: u64,
 }
 
+/// Marks and allocator figures one writer of the marker channel lost because
+/// the channel was full (format 1.1, tag 16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelLost {
+    /// Nanoseconds since the trace start, when the recorder noticed the loss.
+    pub t_ns: u64,
+    /// The writer's pid (0: a writer the channel's writer table had no room for).
+    pub pid: u32,
+    /// Records it lost since the previous `ChannelLost` for this pid.
+    pub records: u64,
+}
+
 /// The clean end of a trace, with what tracing cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct End {
@@ -571,6 +590,8 @@ pub enum Record {
     Event(Event),
     /// Samples lost to ring overflow.
     Dropped(Dropped),
+    /// Marker-channel records one writer lost (format 1.1).
+    ChannelLost(ChannelLost),
     /// Clean end.
     End(End),
 }
@@ -586,6 +607,7 @@ impl Record {
             Record::Allocator(a) => a.t_ns,
             Record::Event(e) => e.t_ns,
             Record::Dropped(d) => d.t_ns,
+            Record::ChannelLost(c) => c.t_ns,
             Record::End(e) => e.t_ns,
         }
     }

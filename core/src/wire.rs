@@ -24,7 +24,7 @@ pub const MAGIC: [u8; 8] = *b"\x89JETMEM\n";
 /// Format major version: a reader rejects a newer major.
 pub const FORMAT_MAJOR: u16 = 1;
 /// Format minor version: a newer minor only adds record kinds, counters and trailing fields.
-pub const FORMAT_MINOR: u16 = 0;
+pub const FORMAT_MINOR: u16 = 1;
 /// Length of the preamble (magic + major + minor).
 pub const PREAMBLE_LEN: usize = 12;
 /// The 4 bytes that open every frame.
@@ -57,6 +57,9 @@ pub mod tag {
     pub const DROPPED: u8 = 8;
     /// Clean end.
     pub const END: u8 = 9;
+    /// Marker-channel records one writer lost (format 1.1). Tags 10–15 are
+    /// left to other 1.1 additions.
+    pub const CHANNEL_LOST: u8 = 16;
 }
 
 /// Why encoding failed.
@@ -202,12 +205,21 @@ impl<'a> FrameBuilder<'a> {
     pub fn push(&mut self, record: &Record) -> Result<(), EncodeError> {
         match record {
             Record::Sample(s) => self.push_sample(s),
-            Record::Mark(m) => self.push_body(tag::MARK, m),
+            // A writer's pid is a 1.1 trailing field, written only when known,
+            // so a mark without one keeps its 1.0 bytes.
+            Record::Mark(m) => match m.pid {
+                Some(pid) => self.push_body(tag::MARK, &(m, Some(pid))),
+                None => self.push_body(tag::MARK, m),
+            },
             Record::Process(p) => self.push_body(tag::PROCESS, p),
             Record::ProcessMemory(p) => self.push_body(tag::PROCESS_MEMORY, p),
-            Record::Allocator(a) => self.push_body(tag::ALLOCATOR, a),
+            Record::Allocator(a) => match a.pid {
+                Some(pid) => self.push_body(tag::ALLOCATOR, &(a, Some(pid))),
+                None => self.push_body(tag::ALLOCATOR, a),
+            },
             Record::Event(e) => self.push_body(tag::EVENT, e),
             Record::Dropped(d) => self.push_body(tag::DROPPED, d),
+            Record::ChannelLost(c) => self.push_body(tag::CHANNEL_LOST, c),
             Record::End(e) => self.push_body(tag::END, e),
         }
     }

@@ -109,6 +109,11 @@ enum jetmem_status
    * The sampler failed to start or stop for another reason.
    */
   JETMEM_STATUS_SAMPLER_ERROR = 10,
+  /**
+   * `jetmem_attach`: this process does not run under `jetmem record`
+   * (`JETMEM_CHANNEL` is not set).
+   */
+  JETMEM_STATUS_NOT_RECORDING = 11,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -212,6 +217,22 @@ jetmem_status jetmem_config_default(struct jetmem_config *out);
  */
 jetmem_status jetmem_tracer_start(const struct jetmem_config *config,
                                   struct jetmem_tracer **out);
+
+/**
+ * Binds to the marker channel of the `jetmem record` this process runs under
+ * (the name in `JETMEM_CHANNEL`). On success `*out` receives a handle for
+ * `jetmem_mark` and `jetmem_record_allocator*`, whose records go into the
+ * recorder's trace with this process's pid; free it with
+ * `jetmem_tracer_free` (`jetmem_tracer_stop` only stops its writing). Not
+ * under `jetmem record`: `JETMEM_STATUS_NOT_RECORDING`; a channel that cannot
+ * be mapped: `JETMEM_STATUS_IO_ERROR`. A full channel gives
+ * `JETMEM_STATUS_QUEUE_FULL` (the loss is also counted in the trace). Marks
+ * never block, even after the recorder has gone.
+ *
+ * # Safety
+ * `out` is NULL or writable for one pointer.
+ */
+jetmem_status jetmem_attach(struct jetmem_tracer **out);
 
 /**
  * Pushes a marker with the current time. `kind` is a `jetmem_mark_kind`;

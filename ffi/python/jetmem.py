@@ -6,7 +6,14 @@
             with t.phase("inference"):
                 model(frame)
             t.mark("frame")
-            jetmem.torch_allocator(t)   # PyTorch's own figures, when torch imports
+            jetmem.torch_allocator(t)   # PyTorch's own figures, when torch is in use
+    report = t.summary()                # the `jetmem report --format json` dict
+
+Module-level jetmem.mark(), phase() (a context manager and a decorator),
+record_allocator() and torch_allocator() go to the program's own tracer if it
+started one, else to the marker channel of the `jetmem record` it runs under
+(JETMEM_CHANNEL), else nowhere. jetmem.watch_torch() pushes PyTorch's figures
+periodically; jetmem.load() reads a trace's report.
 
 The library (libjetmem.so) is found through the JETMEM_LIB environment
 variable (a file path), then next to this module, then the system loader.
@@ -18,8 +25,11 @@ import atexit
 import contextlib
 import ctypes
 import ctypes.util
+import json
 import os
 import re
+import subprocess
+import sys
 import threading
 
 __all__ = [
@@ -31,6 +41,9 @@ __all__ = [
     "record_allocator",
     "torch_allocator",
     "current",
+    "attached",
+    "watch_torch",
+    "load",
     "version",
     "UNKNOWN",
 ]
@@ -47,6 +60,10 @@ NO_SUCH_PROCESS = 7
 BUFFER_TOO_SMALL = 8
 PANIC = 9
 SAMPLER_ERROR = 10
+NOT_RECORDING = 11
+
+#: The environment variable `jetmem record` names its marker channel in.
+CHANNEL_ENV = "JETMEM_CHANNEL"
 
 MARK_BEGIN = 0
 MARK_END = 1
@@ -117,6 +134,7 @@ def _declare(lib):
     sigs = {
         "jetmem_config_default": (status, [ctypes.POINTER(_Config)]),
         "jetmem_tracer_start": (status, [ctypes.POINTER(_Config), ctypes.POINTER(p)]),
+        "jetmem_attach": (status, [ctypes.POINTER(p)]),
         "jetmem_mark": (status, [p, ctypes.c_uint32, ctypes.c_char_p]),
         "jetmem_record_allocator_device": (status, [p, ctypes.c_uint32, u64, u64, u64, u64]),
         "jetmem_tracer_stop": (status, [p]),
@@ -258,6 +276,12 @@ class Tracer:
             self._handle, int(device), _figure(allocated), _figure(reserved),
             _figure(peak_allocated), _figure(peak_reserved)))
 
+    def summary(self):
+        """The report of this trace, as ``jetmem report --format json`` prints it
+        (a dict); stops the tracer first if it still runs."""
+        self.close()
+        return load(self.path)
+
     def stop(self):
         """Finishes the trace file (end record, flush, close). A second stop
         raises Error(ALREADY_STOPPED); so do mark() and record_allocator()."""
@@ -328,17 +352,90 @@ def current():
         return _current[-1] if _current else None
 
 
-def mark(label, kind="instant"):
-    """Marks on the current tracer; does nothing when no tracer runs."""
+class _Attached(Tracer):
+    """The marker channel of the `jetmem record` this process runs under. Its
+    records go into the recorder's trace with this process's pid. A full
+    channel drops the record (the trace counts it); nothing here raises for
+    that or blocks, also after the recorder has gone."""
+
+    def __init__(self):  # noqa: super().__init__ starts a tracer; this attaches
+        lib = _get_lib()
+        handle = ctypes.c_void_p()
+        _check(lib.jetmem_attach(ctypes.byref(handle)), "attaching to jetmem record")
+        self._lib = lib
+        self._handle = handle
+        self.path = None
+
+    def mark(self, label, kind="instant"):
+        try:
+            super().mark(label, kind)
+        except Error as e:
+            if e.code not in (QUEUE_FULL, ALREADY_STOPPED):
+                raise
+
+    def record_allocator(self, allocated=None, reserved=None, peak_allocated=None,
+                         peak_reserved=None, device=0):
+        try:
+            super().record_allocator(allocated, reserved, peak_allocated, peak_reserved,
+                                     device)
+        except Error as e:
+            if e.code not in (QUEUE_FULL, ALREADY_STOPPED):
+                raise
+
+    def summary(self):
+        raise Error(INVALID_ARGUMENT, "the recorder writes this trace; use jetmem.load(path)")
+
+    def stop(self):
+        _check(self._lib.jetmem_tracer_stop(self._handle))
+
+    @property
+    def running(self):
+        return True
+
+    def close(self):
+        pass
+
+
+_attached = None
+_attached_lock = threading.Lock()
+
+
+def attached():
+    """The handle on the recorder's marker channel, or None when this process
+    does not run under `jetmem record` (or the channel cannot be mapped). The
+    handle stays valid in children made by fork; a spawned child attaches anew."""
+    global _attached
+    if CHANNEL_ENV not in os.environ:
+        return None
+    if _attached is None:
+        with _attached_lock:
+            if _attached is None:
+                try:
+                    _attached = _Attached()
+                except (Error, OSError):
+                    _attached = False
+    return _attached or None
+
+
+def _sink():
+    """Where module-level calls go: the program's own tracer, else the recorder's channel."""
     t = current()
+    return t if t is not None else attached()
+
+
+def mark(label, kind="instant"):
+    """Marks on the current tracer, else on `jetmem record`'s channel; else does nothing."""
+    t = _sink()
     if t is not None:
         t.mark(label, kind)
 
 
 @contextlib.contextmanager
 def phase(label):
-    """A phase on the current tracer; does nothing when no tracer runs."""
-    t = current()
+    """A phase on the current tracer, else on `jetmem record`'s channel; else nothing.
+    A context manager (``with jetmem.phase("load"):``) and a decorator
+    (``@jetmem.phase("load")``)."""
+    t = _sink()
     if t is None:
         yield None
     else:
@@ -348,8 +445,8 @@ def phase(label):
 
 def record_allocator(allocated=None, reserved=None, peak_allocated=None, peak_reserved=None,
                      device=0):
-    """Allocator figures on the current tracer; does nothing when no tracer runs."""
-    t = current()
+    """Allocator figures on the current tracer, else on `jetmem record`'s channel."""
+    t = _sink()
     if t is not None:
         t.record_allocator(allocated, reserved, peak_allocated, peak_reserved, device)
 
@@ -357,17 +454,21 @@ def record_allocator(allocated=None, reserved=None, peak_allocated=None, peak_re
 def torch_allocator(t=None, device=None):
     """Pushes torch.cuda.memory_allocated/reserved and their max_* for ``device``
     (default: the current CUDA device) to tracer ``t`` (default: the current
-    tracer). Returns True when figures were pushed, False when torch is missing,
-    has no CUDA, or no tracer runs."""
-    t = t if t is not None else current()
-    if t is None:
-        return False
-    try:
-        import torch  # noqa: PLC0415 (optional dependency)
-    except ImportError:
+    tracer, else `jetmem record`'s channel).
+
+    Never imports torch: the figures are read only when ``torch`` is already in
+    ``sys.modules`` and its CUDA is initialised. Returns True when figures were
+    pushed, False otherwise (torch not loaded, CUDA not initialised, or nowhere
+    to push)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
         return False
     cuda = getattr(torch, "cuda", None)
-    if cuda is None or not cuda.is_available():
+    is_initialized = getattr(cuda, "is_initialized", None)
+    if is_initialized is None or not is_initialized():
+        return False
+    t = t if t is not None else _sink()
+    if t is None:
         return False
     dev = cuda.current_device() if device is None else int(device)
     t.record_allocator(
@@ -378,6 +479,66 @@ def torch_allocator(t=None, device=None):
         device=dev,
     )
     return True
+
+
+class _TorchWatch:
+    """A daemon thread pushing torch_allocator() every interval until stop()."""
+
+    def __init__(self, interval_s, device):
+        self._stop = threading.Event()
+        self._interval_s = interval_s
+        self._device = device
+        self._thread = threading.Thread(target=self._run, name="jetmem-watch-torch",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                torch_allocator(device=self._device)
+            except Exception:  # noqa: BLE001 (a watcher must never kill the program)
+                pass
+            self._stop.wait(self._interval_s)
+
+    def stop(self):
+        """Stops the thread after one last push; safe to call twice."""
+        if not self._stop.is_set():
+            self._stop.set()
+            self._thread.join()
+            try:
+                torch_allocator(device=self._device)
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def watch_torch(interval="100ms", device=None):
+    """Starts a daemon thread that pushes PyTorch's allocator figures (as
+    torch_allocator()) every ``interval``, so one line replaces a call per
+    frame. It never imports torch: it pushes once the program has loaded torch
+    and initialised CUDA. Stopped at interpreter exit, or by ``.stop()`` on the
+    returned watcher."""
+    ns = _interval_ns(interval)
+    if ns <= 0:
+        raise ValueError(f"bad interval {interval!r}: must be positive")
+    w = _TorchWatch(ns / 1e9, device)
+    atexit.register(w.stop)
+    return w
+
+
+def load(path, jetmem_bin=None):
+    """The report of trace ``path`` as a dict, equal to what
+    ``jetmem report --format json PATH`` prints. Runs that command: the
+    ``jetmem`` found through ``jetmem_bin``, else the JETMEM_BIN environment
+    variable, else PATH. Raises Error(IO_ERROR) when it fails."""
+    exe = jetmem_bin or os.environ.get("JETMEM_BIN") or "jetmem"
+    try:
+        done = subprocess.run([exe, "report", "--format", "json", os.fspath(path)],
+                              capture_output=True, check=False)
+    except OSError as e:
+        raise Error(IO_ERROR, f"cannot run {exe!r}: {e}", "jetmem.load") from e
+    if done.returncode != 0:
+        raise Error(IO_ERROR, done.stderr.decode("utf-8", "replace").strip(), "jetmem.load")
+    return json.loads(done.stdout)
 
 
 def version():

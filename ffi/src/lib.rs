@@ -111,6 +111,35 @@ pub unsafe extern "C" fn jetmem_tracer_start(
     }
 }
 
+/// Binds to the marker channel of the `jetmem record` this process runs under
+/// (the name in `JETMEM_CHANNEL`). On success `*out` receives a handle for
+/// `jetmem_mark` and `jetmem_record_allocator*`, whose records go into the
+/// recorder's trace with this process's pid; free it with
+/// `jetmem_tracer_free` (`jetmem_tracer_stop` only stops its writing). Not
+/// under `jetmem record`: `JETMEM_STATUS_NOT_RECORDING`; a channel that cannot
+/// be mapped: `JETMEM_STATUS_IO_ERROR`. A full channel gives
+/// `JETMEM_STATUS_QUEUE_FULL` (the loss is also counted in the trace). Marks
+/// never block, even after the recorder has gone.
+///
+/// # Safety
+/// `out` is NULL or writable for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jetmem_attach(out: *mut *mut jetmem_tracer) -> jetmem_status {
+    ffi_panic_boundary! {
+        if out.is_null() {
+            return jetmem_status::NullParameter;
+        }
+        let tracer = match tracer::Tracer::attach() {
+            Ok(t) => t,
+            Err(s) => return s,
+        };
+        let ptr = into_raw::<jetmem_tracer>(tracer);
+        // SAFETY: `out` is non-NULL and writable per this function's contract.
+        unsafe { try_write(out, ptr) };
+        jetmem_status::Ok
+    }
+}
+
 /// Pushes a marker with the current time. `kind` is a `jetmem_mark_kind`;
 /// `label` is UTF-8, cut to 48 bytes on a character boundary. Never blocks:
 /// when the queue is full the marker is dropped and `JETMEM_STATUS_QUEUE_FULL`

@@ -38,11 +38,14 @@ pub enum jetmem_status {
     Panic = 9,
     /// The sampler failed to start or stop for another reason.
     SamplerError = 10,
+    /// `jetmem_attach`: this process does not run under `jetmem record`
+    /// (`JETMEM_CHANNEL` is not set).
+    NotRecording = 11,
     // Retired numbers (never reuse): none yet.
 }
 
 /// Every status, in number order.
-const ALL: [jetmem_status; 11] = [
+const ALL: [jetmem_status; 12] = [
     jetmem_status::Ok,
     jetmem_status::NullParameter,
     jetmem_status::InvalidUtf8,
@@ -54,11 +57,12 @@ const ALL: [jetmem_status; 11] = [
     jetmem_status::BufferTooSmall,
     jetmem_status::Panic,
     jetmem_status::SamplerError,
+    jetmem_status::NotRecording,
 ];
 
 impl jetmem_status {
     /// Every status, in number order.
-    pub fn all() -> [jetmem_status; 11] {
+    pub fn all() -> [jetmem_status; 12] {
         ALL
     }
 
@@ -81,6 +85,9 @@ impl jetmem_status {
             jetmem_status::BufferTooSmall => "the output buffer is too small",
             jetmem_status::Panic => "jetmem panicked inside the call (a bug in jetmem)",
             jetmem_status::SamplerError => "the sampler failed",
+            jetmem_status::NotRecording => {
+                "not running under `jetmem record` (JETMEM_CHANNEL is unset)"
+            }
         }
     }
 }

@@ -5,10 +5,12 @@ use crate::config::Checked;
 use crate::handle::Castable;
 use crate::output::LazyFile;
 use crate::status::jetmem_status;
+use jetmem_core::channel::shm::Mapped;
+use jetmem_core::channel::{Push, PushError};
 use jetmem_core::record::MarkKind;
 use jetmem_core::sampler::{MarkError, SamplerError, TraceHandle, Tracer as CoreTracer};
 use std::sync::Mutex;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// An opaque tracer handle. Created by `jetmem_tracer_start`, destroyed by
 /// `jetmem_tracer_free`.
@@ -18,13 +20,30 @@ pub struct jetmem_tracer {
     _private: [u8; 0],
 }
 
-/// A running (or stopped) in-process tracer.
+/// A running (or stopped) in-process tracer, or a handle on the recorder's
+/// marker channel (`jetmem_attach`).
 #[derive(Debug)]
-pub(crate) struct Tracer {
-    /// Marks and allocator figures go through this; it never blocks.
-    handle: TraceHandle,
-    /// `Some` until stopped; the lock is taken only by stop and free.
-    core: Mutex<Option<CoreTracer>>,
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one boxed value per C handle; boxing the variant would add a second allocation"
+)]
+pub(crate) enum Tracer {
+    /// This process's own tracer.
+    Own {
+        /// Marks and allocator figures go through this; it never blocks.
+        handle: TraceHandle,
+        /// `Some` until stopped; the lock is taken only by stop and free.
+        core: Mutex<Option<CoreTracer>>,
+    },
+    /// The channel of the `jetmem record` this process runs under.
+    Attached {
+        /// The mapped ring.
+        channel: Mapped,
+        /// Set by stop: later marks give `AlreadyStopped`.
+        detached: AtomicBool,
+        /// Records the channel had no room for (`QueueFull`).
+        lost: AtomicU64,
+    },
 }
 
 impl Castable for jetmem_tracer {
@@ -56,7 +75,7 @@ impl Tracer {
     pub(crate) fn start(cfg: Checked) -> Result<Tracer, jetmem_status> {
         let (file, created) = LazyFile::new(cfg.output.clone());
         match CoreTracer::start(cfg.sampler, file) {
-            Ok(core) => Ok(Tracer {
+            Ok(core) => Ok(Tracer::Own {
                 handle: core.handle(),
                 core: Mutex::new(Some(core)),
             }),
@@ -69,10 +88,47 @@ impl Tracer {
         }
     }
 
+    /// Binds to the marker channel named in `JETMEM_CHANNEL`.
+    pub(crate) fn attach() -> Result<Tracer, jetmem_status> {
+        match Mapped::from_env() {
+            Ok(Some(channel)) => Ok(Tracer::Attached {
+                channel,
+                detached: AtomicBool::new(false),
+                lost: AtomicU64::new(0),
+            }),
+            Ok(None) => Err(jetmem_status::NotRecording),
+            Err(_) => Err(jetmem_status::IoError),
+        }
+    }
+
+    /// Pushes to the channel: no lock, no syscall, no allocation.
+    #[inline]
+    fn push(
+        channel: &Mapped,
+        detached: &AtomicBool,
+        lost: &AtomicU64,
+        what: Push<'_>,
+    ) -> Result<(), jetmem_status> {
+        if detached.load(Ordering::Relaxed) {
+            return Err(jetmem_status::AlreadyStopped);
+        }
+        channel.push(what).map_err(|PushError::Full| {
+            lost.fetch_add(1, Ordering::Relaxed);
+            jetmem_status::QueueFull
+        })
+    }
+
     /// Pushes a marker: no lock, no syscall, no allocation here.
     #[inline]
     pub(crate) fn mark(&self, kind: MarkKind, label: &str) -> Result<(), jetmem_status> {
-        self.handle.mark(kind, label).map_err(|e| mark_status(&e))
+        match self {
+            Tracer::Own { handle, .. } => handle.mark(kind, label).map_err(|e| mark_status(&e)),
+            Tracer::Attached {
+                channel,
+                detached,
+                lost,
+            } => Self::push(channel, detached, lost, Push::Mark(kind, label)),
+        }
     }
 
     /// Pushes allocator figures (`None` = unknown).
@@ -82,21 +138,40 @@ impl Tracer {
         figures: [Option<u64>; 4],
     ) -> Result<(), jetmem_status> {
         let [allocated, reserved, peak_allocated, peak_reserved] = figures;
-        self.handle
-            .record_allocator(device, allocated, reserved, peak_allocated, peak_reserved)
-            .map_err(|e| mark_status(&e))
+        match self {
+            Tracer::Own { handle, .. } => handle
+                .record_allocator(device, allocated, reserved, peak_allocated, peak_reserved)
+                .map_err(|e| mark_status(&e)),
+            Tracer::Attached {
+                channel,
+                detached,
+                lost,
+            } => Self::push(channel, detached, lost, Push::Allocator(device, figures)),
+        }
     }
 
     /// Markers and allocator records dropped so far because the queue was full.
     pub(crate) fn markers_lost(&self) -> u64 {
-        self.handle.markers_lost()
+        match self {
+            Tracer::Own { handle, .. } => handle.markers_lost(),
+            Tracer::Attached { lost, .. } => lost.load(Ordering::Relaxed),
+        }
     }
 
-    /// Writes the trace's end, flushes it and joins the threads. A second call
-    /// gives `AlreadyStopped`.
+    /// Writes the trace's end, flushes it and joins the threads (an attached
+    /// handle only stops writing). A second call gives `AlreadyStopped`.
     pub(crate) fn stop(&self) -> Result<(), jetmem_status> {
+        let core = match self {
+            Tracer::Own { core, .. } => core,
+            Tracer::Attached { detached, .. } => {
+                return match detached.swap(true, Ordering::Relaxed) {
+                    false => Ok(()),
+                    true => Err(jetmem_status::AlreadyStopped),
+                };
+            }
+        };
         let core = {
-            let mut slot = self.core.lock().map_err(|_| jetmem_status::Panic)?;
+            let mut slot = core.lock().map_err(|_| jetmem_status::Panic)?;
             slot.take().ok_or(jetmem_status::AlreadyStopped)?
         };
         let report = core.stop(None).map_err(|e| sampler_status(&e))?;
@@ -110,7 +185,10 @@ impl Tracer {
 impl Drop for Tracer {
     fn drop(&mut self) {
         // A tracer freed while running still finishes its file.
-        let core = match self.core.get_mut() {
+        let Tracer::Own { core, .. } = self else {
+            return;
+        };
+        let core = match core.get_mut() {
             Ok(slot) => slot.take(),
             Err(poisoned) => poisoned.into_inner().take(),
         };

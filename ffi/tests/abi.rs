@@ -314,7 +314,7 @@ fn bad_arguments_give_their_codes_and_leave_outputs_alone() {
 fn status_messages_fit_their_buffers() {
     let mut buf = [0x55 as c_char; 128];
     let mut n = usize::MAX;
-    for code in 0..=10 as c_int {
+    for code in 0..=11 as c_int {
         // SAFETY: NULL buffers come with len 0; buf is a live local of buf.len() bytes.
         unsafe {
             assert_eq!(
@@ -338,12 +338,15 @@ fn status_messages_fit_their_buffers() {
     }
     // SAFETY: buf holds the NUL-terminated message just written.
     let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
-    assert_eq!(text.to_str().unwrap(), "the sampler failed");
+    assert_eq!(
+        text.to_str().unwrap(),
+        "not running under `jetmem record` (JETMEM_CHANNEL is unset)"
+    );
     n = 7;
     // SAFETY: buf is a live local of buf.len() bytes; the NULL out_n is the case under test.
     unsafe {
         assert_eq!(
-            jetmem_status_message(11, buf.as_mut_ptr(), buf.len(), &mut n),
+            jetmem_status_message(12, buf.as_mut_ptr(), buf.len(), &mut n),
             jetmem_status::InvalidArgument
         );
         assert_eq!(

@@ -57,10 +57,14 @@ pub struct Evidence {
 #[derive(Debug, Clone)]
 struct OpenPhase {
     label: String,
+    pid: Option<u32>,
     start_ns: u64,
     used: Peak,
     gpu: Peak,
     rss: Peak,
+    alloc: Peak,
+    /// Whether a sample fell inside the phase.
+    sampled: bool,
 }
 
 /// Processes listed in `process.top`.
@@ -82,9 +86,13 @@ pub struct Analyzer {
     events: Vec<PressureEvent>,
     open: PhaseTracker<OpenPhase>,
     phases: Vec<Phase>,
+    /// Closed phases no sample fell in: they take the next sample (the one at their end).
+    unsampled: Vec<usize>,
     keep_points: bool,
     points: Vec<Point>,
     procs: BTreeMap<u32, ProcessPeak>,
+    /// Marker-channel records lost, per writer pid (`ChannelLost`).
+    channel_lost: BTreeMap<u32, u64>,
 }
 
 impl Analyzer {
@@ -104,9 +112,11 @@ impl Analyzer {
             events: Vec::new(),
             open: PhaseTracker::new(),
             phases: Vec::new(),
+            unsampled: Vec::new(),
             keep_points,
             points: Vec::new(),
             procs: BTreeMap::new(),
+            channel_lost: BTreeMap::new(),
         }
     }
 
@@ -127,6 +137,9 @@ impl Analyzer {
             Record::Sample(s) => self.sample(s),
             Record::Mark(m) => self.mark(m),
             Record::Allocator(a) => {
+                for ph in self.open.open_mut() {
+                    ph.alloc.raise(a.allocated, a.t_ns);
+                }
                 self.alloc
                     .raise(max_opt(a.allocated, a.peak_allocated), a.t_ns);
                 self.reserved
@@ -150,24 +163,38 @@ impl Analyzer {
                 e.hwm_bytes = max_opt(e.hwm_bytes, pm.hwm_bytes);
             }
             Record::Dropped(d) => self.dropped += d.samples,
+            Record::ChannelLost(c) => *self.channel_lost.entry(c.pid).or_default() += c.records,
             Record::End(e) => self.end = Some(*e),
             _ => {}
         }
     }
 
+    /// A Begin opens a phase of its writer; an End closes the innermost open
+    /// phase with its label and writer (marks without a writer pid are the
+    /// traced process's).
     fn mark(&mut self, m: &Mark) {
+        let pid = m.pid.or(self.header.pid);
         match m.kind {
             MarkKind::Begin => {
                 self.open.begin(OpenPhase {
                     label: m.label.to_string(),
+                    pid,
                     start_ns: m.t_ns,
                     used: Peak::default(),
                     gpu: Peak::default(),
                     rss: Peak::default(),
+                    alloc: Peak::default(),
+                    sampled: false,
                 });
             }
             MarkKind::End => {
-                if let Some(p) = self.open.end(|p| p.label == m.label.as_str()) {
+                if let Some(p) = self
+                    .open
+                    .end(|p| p.label == m.label.as_str() && p.pid == pid)
+                {
+                    if !p.sampled {
+                        self.unsampled.push(self.phases.len());
+                    }
                     self.phases.push(close_phase(p, m.t_ns, true));
                 }
             }
@@ -216,6 +243,14 @@ impl Analyzer {
             ph.used.raise(f.used, t);
             ph.gpu.raise(f.gpu_used, t);
             ph.rss.raise(rss, t);
+            ph.sampled = true;
+        }
+        for i in self.unsampled.drain(..) {
+            if let Some(ph) = self.phases.get_mut(i) {
+                ph.system_used_peak_bytes = f.used;
+                ph.gpu_used_peak_bytes = f.gpu_used;
+                ph.rss_peak_bytes = rss;
+            }
         }
         if self.keep_points {
             self.points.push(Point {
@@ -230,6 +265,12 @@ impl Analyzer {
     pub fn finish(mut self, label: String, stats: &DecodeStats) -> Analysis {
         let end_ns = self.end_ns();
         self.close_open_phases(end_ns);
+        for (pid, records) in &self.channel_lost {
+            log::warn!(
+                "{records} marks or allocator records of pid {pid} were lost: the marker channel was full"
+            );
+        }
+        let phase_summary = summarise(&self.phases);
         let mut report = Report {
             format_version: REPORT_FORMAT_VERSION,
             label,
@@ -253,6 +294,7 @@ impl Analyzer {
             headroom: self.headroom(),
             pressure_events: std::mem::take(&mut self.events),
             phases: std::mem::take(&mut self.phases),
+            phase_summary,
             advice: Vec::new(),
         };
         report.advice = advice::advise(&report, &self.evidence);
@@ -398,6 +440,8 @@ fn close_phase(p: OpenPhase, end_ns: u64, closed: bool) -> Phase {
         system_used_peak_bytes: p.used.value,
         gpu_used_peak_bytes: p.gpu.value,
         rss_peak_bytes: p.rss.value,
+        pid: p.pid,
+        cuda_alloc_peak_bytes: p.alloc.value,
     }
 }
 
@@ -420,6 +464,9 @@ pub fn analyze(path: &Path, keep_points: bool) -> Result<Analysis, CliError> {
     let label = trace::display_label(analyzer.header(), path);
     Ok(analyzer.finish(label, &decoded.stats))
 }
+
+mod phase_summary;
+use phase_summary::summarise;
 
 #[cfg(test)]
 mod tests;

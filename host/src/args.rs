@@ -115,9 +115,38 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
-    /// Add the per-phase table (phases come from the traced program's marks).
+    /// Add the per-phase summary table (phases come from the traced program's
+    /// marks); `--phases all` also lists every occurrence.
     #[arg(long)]
     pub phases: bool,
+}
+
+/// How much of the phases a text or Markdown report shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseView {
+    /// Only how many there are (no `--phases`).
+    Count,
+    /// One summary row per label (`--phases`).
+    Summary,
+    /// The summary and every occurrence (`--phases all`).
+    All,
+}
+
+impl ReportArgs {
+    /// The phase view, taking the word `all` (`--phases all`) off the trace
+    /// list; with `--phases`, a trace file named `all` is given as `./all`.
+    pub fn phase_view(&mut self) -> PhaseView {
+        if !self.phases {
+            return PhaseView::Count;
+        }
+        let before = self.traces.len();
+        self.traces.retain(|p| p.as_os_str() != "all");
+        if self.traces.len() < before {
+            PhaseView::All
+        } else {
+            PhaseView::Summary
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -50,7 +50,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Info(a) => info::run(&a)?,
         Command::Record(a) => return Ok(record::run(a)?),
-        Command::Report(a) => report_cmd(&a)?,
+        Command::Report(mut a) => report_cmd(&mut a)?,
         Command::Monitor(a) => monitor::run(&a)?,
         Command::Export(a) => export::run(&a)?,
         Command::Plot(a) => plot::run(&a)?,
@@ -68,7 +68,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn report_cmd(a: &ReportArgs) -> Result<(), CliError> {
+fn report_cmd(a: &mut ReportArgs) -> Result<(), CliError> {
+    let view = a.phase_view();
     let mut reports = Vec::with_capacity(a.traces.len());
     for path in &a.traces {
         reports.push(analyze(path, false)?.report);
@@ -77,10 +78,10 @@ fn report_cmd(a: &ReportArgs) -> Result<(), CliError> {
     let text = match (a.format, reports.as_slice()) {
         (ReportFormat::Json, rs) => report::json::render(rs),
         (ReportFormat::Csv, rs) => report::csv::render(rs),
-        (ReportFormat::Text, [one]) => report::text::render(one, a.phases, style),
-        (ReportFormat::Text, rs) => report::comparison_text(rs),
-        (ReportFormat::Markdown, [one]) => report::markdown::render(one),
-        (ReportFormat::Markdown, rs) => report::markdown::comparison(rs),
+        (ReportFormat::Text, [one]) => report::text::render(one, view, style),
+        (ReportFormat::Text, rs) => report::comparison_text(rs, view),
+        (ReportFormat::Markdown, [one]) => report::markdown::render(one, view),
+        (ReportFormat::Markdown, rs) => report::markdown::comparison(rs, view),
     };
     write_stdout(text.as_bytes())
 }

@@ -22,7 +22,9 @@ use crate::error::CliError;
 use crate::output::create_output;
 use crate::signals;
 use crate::style::Style;
+use jetmem_core::channel;
 use jetmem_core::sampler::{SamplerConfig, Target, Tracer, process_alive};
+use std::sync::Arc;
 
 /// Whole-system recordings without --duration last this long.
 const DEFAULT_SYSTEM_DURATION: Duration = Duration::from_secs(10);
@@ -59,8 +61,17 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
             let (program, rest) = argv
                 .split_first()
                 .ok_or_else(|| CliError::Sampler("no command given".to_owned()))?;
+            // The marker channel: created before the child so that it finds
+            // its name in JETMEM_CHANNEL; removed when `channel` drops.
+            let channel = open_channel();
+            let mut command = Command::new(program);
+            command.args(rest);
+            if let Some(ch) = &channel {
+                command.env(channel::shm::ENV, ch.name());
+            }
+            cfg.channel = channel;
             let mut child = find_program(program)
-                .and_then(|()| Command::new(program).args(rest).spawn())
+                .and_then(|()| command.spawn())
                 .map_err(|source| {
                     // Leave no empty trace behind.
                     let _ = std::fs::remove_file(&output);
@@ -108,9 +119,24 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
     if report {
         let report = analyze(&output, false)?.report;
         let style = Style::for_stderr();
-        eprint!("{}", crate::report::text::render(&report, false, style));
+        eprint!(
+            "{}",
+            crate::report::text::render(&report, crate::args::PhaseView::Count, style)
+        );
     }
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+/// The marker channel for a recorded command, after removing stale ones; a
+/// failure is a warning (the command runs, its marks go nowhere).
+fn open_channel() -> Option<Arc<channel::shm::Owned>> {
+    match channel::shm::Owned::create() {
+        Ok(c) => Some(Arc::new(c)),
+        Err(e) => {
+            log::warn!("{e}; marks of the traced program are not recorded");
+            None
+        }
+    }
 }
 
 fn start(cfg: SamplerConfig, file: std::fs::File, output: &Path) -> Result<Tracer, CliError> {

@@ -1,5 +1,6 @@
 //! Integration tests of the `jetmem` binary: one test binary, modules by command.
 
+mod channel;
 mod export;
 mod info;
 mod monitor;

@@ -317,6 +317,50 @@ fn several_traces_give_a_comparison_table() {
     insta::assert_snapshot!("compare_csv", csv);
 }
 
+/// `--phases all` adds every occurrence after the summary; with several
+/// traces, `--phases` gives one summary table per trace that has phases.
+#[test]
+fn phases_all_and_one_summary_per_trace() {
+    let t = traces::traces("report-phases-all");
+    let report = |args: &[&std::ffi::OsStr]| ok_stdout(&jetmem(args.iter().copied()));
+    let one = report(&[
+        "report".as_ref(),
+        "--phases".as_ref(),
+        t.unified.as_os_str(),
+    ]);
+    assert!(one.contains("Phase summary:\n"), "{one}");
+    assert!(
+        !one.contains("Phases:\n"),
+        "the occurrences only with `all`: {one}"
+    );
+    let all = report(&[
+        "report".as_ref(),
+        "--phases".as_ref(),
+        "all".as_ref(),
+        t.unified.as_os_str(),
+    ]);
+    let occurrences = all.split("Phases:\n").nth(1).expect("an occurrence table");
+    // The unified trace's phases: load 0.1–0.3 s, infer 0.3–0.8 s.
+    assert!(
+        occurrences
+            .lines()
+            .any(|l| l.trim_start().starts_with("load ") && l.contains("0.100"))
+    );
+    assert!(
+        occurrences
+            .lines()
+            .any(|l| l.trim_start().starts_with("infer ") && l.contains("0.500"))
+    );
+    let two = report(&[
+        "report".as_ref(),
+        "--phases".as_ref(),
+        t.unified.as_os_str(),
+        t.cpu.as_os_str(),
+        t.unified.as_os_str(),
+    ]);
+    assert_eq!(two.matches("Phase summary: ").count(), 2, "{two}");
+}
+
 #[test]
 fn snapshots_of_single_reports() {
     let t = traces::traces("report-snapshots");
@@ -326,6 +370,10 @@ fn snapshots_of_single_reports() {
         ok_stdout(&jetmem(args))
     };
     insta::assert_snapshot!("unified_text", run(&t.unified, &["--phases"]));
+    insta::assert_snapshot!(
+        "unified_phases_all_markdown",
+        run(&t.unified, &["--format", "markdown", "--phases", "all"])
+    );
     insta::assert_snapshot!(
         "unified_markdown",
         run(&t.unified, &["--format", "markdown"])

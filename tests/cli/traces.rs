@@ -174,6 +174,7 @@ fn mark(t_ns: u64, kind: MarkKind, label: &str) -> Record {
         t_ns,
         kind,
         label: truncated(label),
+        pid: None,
     })
 }
 
@@ -243,6 +244,7 @@ pub fn unified_records(with_end: bool) -> Vec<Record> {
                 reserved: Some(alloc + 64 * MIB),
                 peak_allocated: None,
                 peak_reserved: None,
+                pid: None,
             }));
         }
         r.push(Record::Sample(unified_sample(i)));

@@ -75,13 +75,15 @@ check_summary() { # name file
     || fail "$name: allocator peaks ${peak_alloc[$name]}/${peak_resv[$name]} missing"
 }
 
-# `jetmem report --phases` (host/src/report): the phase table names each phase, and the
+# `jetmem report --phases all` (host/src/report): the phase tables name each phase, and the
 # allocator peak is the largest of allocated/peak_allocated (reserved likewise) over all
 # devices, printed as "302.0 MiB".
 check_report() { # name file: `jetmem report --phases` output must show the phases and peaks
   local name="$1" out="$2"
   grep -Eq '^ +load +[0-9]' "$out" || fail "$name: jetmem report has no row for phase load"
-  [[ $(grep -Ec '^ +inference +[0-9]' "$out") == 3 ]] \
+  # --phases all: the summary (one row per label, its count) then every occurrence.
+  grep -Eq '^ +inference +3 ' "$out" || fail "$name: the phase summary does not count 3 inference"
+  [[ $(sed -n '/^Phases:/,$p' "$out" | grep -Ec '^ +inference +[0-9]') == 3 ]] \
     || fail "$name: jetmem report does not show 3 inference phases"
   local mib_a=$((peak_alloc[$name] >> 20)) mib_r=$((peak_resv[$name] >> 20))
   grep -Eq "allocated ${mib_a}\.0 MiB" "$out" \
@@ -102,7 +104,7 @@ for name in c py; do
   trace="$work/$name.jmt"
   if [[ $has_report == 1 ]]; then
     step "jetmem report $name.jmt"
-    "$jetmem" report --phases "$trace" | tee "$work/$name.report"
+    "$jetmem" report --phases all "$trace" | tee "$work/$name.report"
     check_report "$name" "$work/$name.report"
   fi
   # The decoder check runs either way: it pins the exact values.
@@ -113,6 +115,12 @@ done
 # jetmem.torch_allocator() with a stand-in torch on device 1: 11/22/33/44 MiB in order.
 grep -q "^allocator device=1: max_allocated=$((11 << 20)) max_reserved=$((22 << 20)) peak_allocated=$((33 << 20)) peak_reserved=$((44 << 20))\$" \
   "$work/py.summary" || fail "py: torch_allocator figures missing or out of order"
+
+step "marker channel: jetmem record of Python (spawn + fork workers) and C (jetmem_attach)"
+gcc "${cflags[@]}" tests/ffi/channel/attach.c -o "$work/attach" \
+  -L "$target/debug" -Wl,-rpath,"$target/debug" -ljetmem
+mkdir -p "$work/channel"
+JETMEM_LIB="$lib" python3 tests/ffi/channel/test_channel.py "$jetmem" "$work/attach" "$work/channel"
 
 step "Python: a tracer left running is finished at interpreter exit"
 JETMEM_LIB="$lib" PYTHONPATH=ffi/python python3 -c \

@@ -43,6 +43,10 @@ class _FakeCuda:
         return True
 
     @staticmethod
+    def is_initialized():
+        return True
+
+    @staticmethod
     def current_device():
         return 1
 
@@ -63,6 +67,10 @@ def torch_allocator_with_a_stand_in_torch(t):
     sys.modules["torch"] = fake
     try:
         check(jetmem.torch_allocator(t) is True, "torch_allocator pushes with CUDA")
+        fake.cuda = type("Uninitialised", (_FakeCuda,), {"is_initialized": staticmethod(
+            lambda: False)})
+        check(jetmem.torch_allocator(t) is False,
+              "torch_allocator before CUDA is initialised is a no-op")
         fake.cuda = None
         check(jetmem.torch_allocator(t) is False, "torch_allocator without CUDA is a no-op")
     finally:
@@ -70,13 +78,12 @@ def torch_allocator_with_a_stand_in_torch(t):
             del sys.modules["torch"]
         else:
             sys.modules["torch"] = saved
-    sys.modules["torch"] = None  # makes `import torch` raise ImportError
+    sys.modules.pop("torch", None)  # torch not loaded: never imported by jetmem
     try:
         check(jetmem.torch_allocator(t) is False, "torch_allocator without torch is a no-op")
+        check("torch" not in sys.modules, "torch_allocator does not import torch")
     finally:
-        if saved is None:
-            del sys.modules["torch"]
-        else:
+        if saved is not None:
             sys.modules["torch"] = saved
 
 

@@ -12,8 +12,8 @@ mod format_support;
 
 use format_support::{Entry, frame, header, preamble, read_all};
 use jetmem_core::record::{
-    Allocator, Counter, Counters, Dropped, End, Event, EventKind, Mark, MarkKind, ProcessChange,
-    ProcessEvent, ProcessMemory, Record, Sample,
+    Allocator, ChannelLost, Counter, Counters, Dropped, End, Event, EventKind, Mark, MarkKind,
+    ProcessChange, ProcessEvent, ProcessMemory, Record, Sample,
 };
 use jetmem_core::text::truncated;
 use jetmem_core::wire::{FORMAT_MAJOR, FORMAT_MINOR, Item, tag};
@@ -32,6 +32,10 @@ const NAMES: &[&str] = &[
     "event",
     "dropped",
     "end",
+    // 1.1: the marker channel's records.
+    "mark-pid",
+    "allocator-pid",
+    "channel-overflow",
 ];
 
 fn golden_root() -> PathBuf {
@@ -77,6 +81,7 @@ fn entries(name: &str) -> Vec<Entry> {
             t_ns: 1_500_000,
             kind: MarkKind::Begin,
             label: truncated("inference"),
+            pid: None,
         }))],
         "process" => vec![r(Record::Process(ProcessEvent {
             t_ns: 2_000_000,
@@ -100,6 +105,7 @@ fn entries(name: &str) -> Vec<Entry> {
             reserved: Some(1 << 30),
             peak_allocated: Some(600 << 20),
             peak_reserved: None,
+            pid: None,
         }))],
         "event" => vec![r(Record::Event(Event {
             t_ns: 3_000_000_000,
@@ -121,6 +127,26 @@ fn entries(name: &str) -> Vec<Entry> {
             lateness_p99_ns: 180_000,
             lateness_max_ns: 2_500_000,
             exit_code: Some(0),
+        }))],
+        "mark-pid" => vec![r(Record::Mark(Mark {
+            t_ns: 1_500_000,
+            kind: MarkKind::End,
+            label: truncated("inference"),
+            pid: Some(4243),
+        }))],
+        "allocator-pid" => vec![r(Record::Allocator(Allocator {
+            t_ns: 1_250_000_000,
+            device: 1,
+            allocated: Some(300 << 20),
+            reserved: None,
+            peak_allocated: None,
+            peak_reserved: Some(1 << 30),
+            pid: Some(70_000),
+        }))],
+        "channel-overflow" => vec![r(Record::ChannelLost(ChannelLost {
+            t_ns: 2_000_000_000,
+            pid: 4243,
+            records: 17,
         }))],
         other => panic!("no golden entries for {other}"),
     }
@@ -327,8 +353,14 @@ fn golden_set_matches_version_constants() {
         if major != FORMAT_MAJOR {
             continue;
         }
-        // Same major: this reader must still read every old record kind.
-        for n in NAMES.iter().filter(|n| **n != "preamble") {
+        // Same major: this reader must still read every old record kind
+        // (an older directory holds the kinds of its own version).
+        let in_dir: Vec<String> = std::fs::read_dir(golden_root().join(&name))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter_map(|f| f.strip_suffix(".hex").map(str::to_owned))
+            .collect();
+        for n in in_dir.iter().filter(|n| *n != "preamble") {
             let mut trace = read_golden(major, minor, "preamble");
             trace.extend_from_slice(&read_golden(major, minor, n));
             let (items, stats) = read_all(&trace);

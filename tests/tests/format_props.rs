@@ -98,7 +98,8 @@ fn other_record() -> impl Strategy<Value = Record> {
         (any::<u64>(), 0u8..3, text()).prop_map(|(t_ns, k, label)| Record::Mark(Mark {
             t_ns,
             kind: [MarkKind::Begin, MarkKind::End, MarkKind::Instant][k as usize],
-            label
+            label,
+            pid: None,
         })),
         (
             any::<u64>(),
@@ -141,6 +142,7 @@ fn other_record() -> impl Strategy<Value = Record> {
                     reserved,
                     peak_allocated,
                     peak_reserved,
+                    pid: None,
                 })
             }
         ),

@@ -24,6 +24,7 @@ fn ten_ms_trace() -> Trace {
                 t_ns: f * 100_000_000 + 45_000_000,
                 kind: MarkKind::Instant,
                 label: truncated(&format!("frame {f}")),
+                pid: None,
             })),
         );
         frames.push(entries);
@@ -179,6 +180,7 @@ fn newer_minor_record_kind_is_skipped_and_counted() {
         t_ns: 7,
         kind: MarkKind::End,
         label: truncated("warmup"),
+        pid: None,
     });
     let mut t = trace(&[
         vec![Entry::Header(header())],

@@ -12,7 +12,7 @@ fn clock_ns(id: ClockId) -> u64 {
 }
 
 /// Nanoseconds on `CLOCK_MONOTONIC`.
-pub(super) fn mono_ns() -> u64 {
+pub(crate) fn mono_ns() -> u64 {
     clock_ns(ClockId::CLOCK_MONOTONIC)
 }
 

@@ -39,11 +39,16 @@ pub(super) struct Shared {
     pub(super) events_lost: AtomicU64,
     pub(super) start_mono_ns: u64,
     pub(super) exit_code: AtomicI64,
+    /// The marker channel the sampler drains at each sample, if any.
+    pub(super) channel: Option<Arc<crate::channel::shm::Owned>>,
 }
 
 impl Shared {
     /// A running tracer's state, its clock starting at `start_mono_ns`.
-    pub(super) fn new(start_mono_ns: u64) -> Shared {
+    pub(super) fn new(
+        start_mono_ns: u64,
+        channel: Option<Arc<crate::channel::shm::Owned>>,
+    ) -> Shared {
         // heapless deprecates mpmc::Queue::new because a producer pre-empted in the
         // middle of an enqueue makes others see the queue full until it resumes. Here
         // that costs at worst a `QueueFull` marker (counted), never a block or UB.
@@ -58,6 +63,7 @@ impl Shared {
             events_lost: AtomicU64::new(0),
             start_mono_ns,
             exit_code: AtomicI64::new(NO_EXIT_CODE),
+            channel,
         }
     }
 }
@@ -119,6 +125,7 @@ impl TraceHandle {
             t_ns: self.now_ns(),
             kind,
             label: truncated(label),
+            pid: None,
         }))
     }
 
@@ -138,6 +145,7 @@ impl TraceHandle {
             reserved,
             peak_allocated,
             peak_reserved,
+            pid: None,
         }))
     }
 

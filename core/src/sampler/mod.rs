@@ -11,7 +11,8 @@
 //! # The public API (what `jetmem` and `jetmem-ffi` use)
 //!
 //! - Recording: [`SamplerConfig`] (with [`Target`] and a validated
-//!   [`Interval`]) → [`Tracer::start`] → [`Tracer::handle`] for
+//!   [`Interval`], and optionally a marker channel,
+//!   [`crate::channel::shm::Owned`]) → [`Tracer::start`] → [`Tracer::handle`] for
 //!   [`TraceHandle::mark`] / [`TraceHandle::record_allocator`] from any thread
 //!   → [`Tracer::stop`] → [`StopReport`]. Errors: [`SamplerError`],
 //!   [`MarkError`].
@@ -59,6 +60,7 @@ mod tree;
 mod writer;
 
 pub use alive::process_alive;
+pub(crate) use clock::mono_ns;
 pub use collect::{Collector, page_size};
 pub use cuda::{Cuda, CudaDeviceInfo, CudaUnavailable};
 pub use handle::{MarkError, TraceHandle};
@@ -133,6 +135,9 @@ pub struct SamplerConfig {
     pub probe_cuda: bool,
     /// Pressure threshold and budget.
     pub pressure: PressureConfig,
+    /// The marker channel the traced tree writes into (`jetmem record` of a
+    /// command); drained into the trace at each sample.
+    pub channel: Option<std::sync::Arc<crate::channel::shm::Owned>>,
 }
 
 impl Default for SamplerConfig {
@@ -145,6 +150,7 @@ impl Default for SamplerConfig {
             command: String::new(),
             probe_cuda: true,
             pressure: PressureConfig::default(),
+            channel: None,
         }
     }
 }

@@ -7,8 +7,13 @@ use super::collect::Collector;
 use super::handle::Shared;
 use super::lateness::Lateness;
 use crate::accounting::{Figures, Peaks, PressureTracker, figures};
-use crate::record::{Dropped, Platform, ProcessEvent, ProcessMemory, Record, Sample};
+use crate::channel::Entry;
+use crate::channel::shm::Drained;
+use crate::record::{
+    Allocator, ChannelLost, Dropped, Mark, Platform, ProcessEvent, ProcessMemory, Record, Sample,
+};
 use heapless::spsc;
+use std::cell::Cell;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -16,6 +21,8 @@ use std::time::Duration;
 const SLOW_NS: u64 = 100_000_000;
 /// Per-process memory records are written at most this often.
 const PROCESS_MEMORY_NS: u64 = 1_000_000_000;
+/// Ring slots the marker-channel drain leaves free for samples and events.
+const RING_RESERVE: usize = 64;
 
 /// What the sampler thread hands back when it stops.
 pub(super) struct SamplerOutcome {
@@ -107,6 +114,43 @@ impl SampleLoop<'_, '_> {
         }
         self.push(Record::Sample(self.sample));
         self.out.samples += 1;
+        self.drain_channel(t);
+    }
+
+    /// Moves what the traced tree wrote into the marker channel into the ring,
+    /// times moved onto the trace's clock, then each writer's new losses. It
+    /// keeps [`RING_RESERVE`] slots of the ring free for samples; what does not
+    /// fit waits in the channel. Returns whether the channel is empty.
+    fn drain_channel(&mut self, t: u64) -> bool {
+        let Some(channel) = self.shared.channel.clone() else {
+            return true;
+        };
+        let start = self.shared.start_mono_ns;
+        // Only this thread fills the ring, so its free slots only grow meanwhile.
+        let free = self.ring.capacity() - self.ring.len();
+        let left = Cell::new(free.saturating_sub(RING_RESERVE));
+        channel.drain(
+            || left.get() > 0,
+            |d| {
+                left.set(left.get().saturating_sub(1));
+                let rec = match d {
+                    Drained::Entry(Entry::Mark(m)) => Record::Mark(Mark {
+                        t_ns: m.t_ns.saturating_sub(start),
+                        ..m
+                    }),
+                    Drained::Entry(Entry::Allocator(a)) => Record::Allocator(Allocator {
+                        t_ns: a.t_ns.saturating_sub(start),
+                        ..a
+                    }),
+                    Drained::Lost { pid, records } => Record::ChannelLost(ChannelLost {
+                        t_ns: t,
+                        pid,
+                        records,
+                    }),
+                };
+                self.push(rec);
+            },
+        )
     }
 
     /// Process discovery (a `Process` record per change) and, at most once a
@@ -183,6 +227,13 @@ impl SampleLoop<'_, '_> {
         self.read_sample(t);
         self.push(Record::Sample(self.sample));
         self.out.samples += 1;
+        // Everything the tree wrote before the end, waiting up to a second for room.
+        for _ in 0..1000 {
+            if self.drain_channel(t) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
         if self.pending_dropped > 0 {
             let t = mono_ns().saturating_sub(self.shared.start_mono_ns);
             for _ in 0..1000 {

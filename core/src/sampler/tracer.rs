@@ -100,7 +100,7 @@ impl Tracer {
         let mut trace = TraceWriter::new(out, FRAME_BUF).map_err(SamplerError::Write)?;
         trace.write_header(&header).map_err(SamplerError::Write)?;
 
-        let shared = Arc::new(Shared::new(start_mono_ns));
+        let shared = Arc::new(Shared::new(start_mono_ns, cfg.channel.clone()));
         let sup_shared = Arc::clone(&shared);
         let tree_target = header.pid.is_some();
         let supervisor = std::thread::Builder::new()

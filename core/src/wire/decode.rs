@@ -7,8 +7,8 @@
 
 use super::{DecodeError, tag};
 use crate::record::{
-    Allocator, COUNTER_COUNT, Counter, Dropped, End, Event, Header, Mark, ProcessEvent,
-    ProcessMemory, Record, Sample,
+    Allocator, COUNTER_COUNT, ChannelLost, Counter, Dropped, End, Event, Header, Mark,
+    ProcessEvent, ProcessMemory, Record, Sample,
 };
 use crate::varint;
 use serde::de::DeserializeOwned;
@@ -176,6 +176,18 @@ impl<'a> Cursor<'a> {
         postcard::from_bytes(bytes).map_err(|_| DecodeError::BadBody)
     }
 
+    /// A body with a trailing `pid: Option<u32>` (format 1.1): absent when the
+    /// body ends before it.
+    fn body_with_pid<T: DeserializeOwned>(&mut self) -> Result<(T, Option<u32>), DecodeError> {
+        let bytes = self.skip_body()?;
+        let (v, rest) = postcard::take_from_bytes(bytes).map_err(|_| DecodeError::BadBody)?;
+        if rest.is_empty() {
+            return Ok((v, None));
+        }
+        let (pid, _) = postcard::take_from_bytes(rest).map_err(|_| DecodeError::BadBody)?;
+        Ok((v, pid))
+    }
+
     fn skip_body(&mut self) -> Result<&'a [u8], DecodeError> {
         let len = self.get()?;
         let len = usize::try_from(len).map_err(|_| DecodeError::UnexpectedEnd)?;
@@ -199,12 +211,19 @@ impl<'a> Cursor<'a> {
         };
         Ok(match t8 {
             tag::HEADER => Item::Header(self.body::<Header>()?),
-            tag::MARK => Item::Record(Record::Mark(self.body::<Mark>()?)),
+            tag::MARK => {
+                let (m, pid) = self.body_with_pid::<Mark>()?;
+                Item::Record(Record::Mark(Mark { pid, ..m }))
+            }
             tag::PROCESS => Item::Record(Record::Process(self.body::<ProcessEvent>()?)),
             tag::PROCESS_MEMORY => {
                 Item::Record(Record::ProcessMemory(self.body::<ProcessMemory>()?))
             }
-            tag::ALLOCATOR => Item::Record(Record::Allocator(self.body::<Allocator>()?)),
+            tag::ALLOCATOR => {
+                let (a, pid) = self.body_with_pid::<Allocator>()?;
+                Item::Record(Record::Allocator(Allocator { pid, ..a }))
+            }
+            tag::CHANNEL_LOST => Item::Record(Record::ChannelLost(self.body::<ChannelLost>()?)),
             tag::EVENT => Item::Record(Record::Event(self.body::<Event>()?)),
             tag::DROPPED => Item::Record(Record::Dropped(self.body::<Dropped>()?)),
             tag::END => Item::Record(Record::End(self.body::<End>()?)),

@@ -40,6 +40,7 @@ fn samples_round_trip_as_key_then_deltas() {
         t_ns: 30_000_001,
         kind: MarkKind::Begin,
         label: crate::text::truncated("inference"),
+        pid: None,
     }))
     .unwrap();
     let frame = fb.finish();
@@ -176,9 +177,11 @@ fn trailing_body_fields_of_a_newer_minor_are_ignored() {
         t_ns: 42,
         kind: MarkKind::Instant,
         label: crate::text::truncated("frame"),
+        pid: None,
     };
     let mut body = postcard::to_slice(&mark, &mut [0u8; 64]).unwrap().to_vec();
-    body.extend_from_slice(&[0x01, 0x96, 0x01, 0xAA]); // fields this version does not know
+    // The 1.1 pid (Some(150)), then a field this version does not know.
+    body.extend_from_slice(&[0x01, 0x96, 0x01, 0xAA]);
     let mut buf = [0u8; 256];
     let mut fb = FrameBuilder::new(&mut buf, 0).unwrap();
     fb.push_raw(u64::from(tag::MARK), &body).unwrap();
@@ -191,7 +194,10 @@ fn trailing_body_fields_of_a_newer_minor_are_ignored() {
     assert_eq!(
         items,
         [
-            Item::Record(Record::Mark(mark)),
+            Item::Record(Record::Mark(Mark {
+                pid: Some(150),
+                ..mark
+            })),
             Item::Record(Record::Dropped(Dropped {
                 t_ns: 43,
                 samples: 2

@@ -2,11 +2,15 @@
 
 use std::fmt::Write;
 
+use crate::args::PhaseView;
 use crate::report::model::Report;
+use crate::report::phase_table::{
+    OCCURRENCE_COLUMNS, SUMMARY_COLUMNS, occurrence_rows, summary_rows,
+};
 use crate::report::summary::{TABLE_COLUMNS, table_cells};
 use crate::report::text;
 use crate::style::Style;
-use crate::units::{bytes, opt_bytes};
+use crate::units::bytes;
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|")
@@ -21,50 +25,43 @@ fn table(o: &mut String, head: &[&str], rows: &[Vec<String>]) {
     }
 }
 
-/// The comparison table of several traces.
-pub fn comparison(reports: &[Report]) -> String {
+/// The comparison table of several traces; with `--phases`, then each
+/// trace's phase summary table.
+pub fn comparison(reports: &[Report], view: PhaseView) -> String {
     let mut o = String::new();
     let rows: Vec<Vec<String>> = reports.iter().map(table_cells).collect();
     table(&mut o, TABLE_COLUMNS, &rows);
+    if view != PhaseView::Count {
+        for r in reports.iter().filter(|r| !r.phase_summary.is_empty()) {
+            let _ = writeln!(o, "\n### Phase summary: {}\n", cell(&r.label));
+            table(&mut o, SUMMARY_COLUMNS, &summary_rows(r));
+        }
+    }
     o
 }
 
+/// The phase summary table, and with `--phases all` every occurrence.
+fn phases(o: &mut String, r: &Report, view: PhaseView) {
+    if r.phases.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "### Phase summary\n");
+    table(o, SUMMARY_COLUMNS, &summary_rows(r));
+    o.push('\n');
+    if view == PhaseView::All {
+        let _ = writeln!(o, "### Phases\n");
+        table(o, OCCURRENCE_COLUMNS, &occurrence_rows(r));
+        o.push('\n');
+    }
+}
+
 /// The full report of one trace: the figures in a code block, then phases, events and advice.
-pub fn render(r: &Report) -> String {
+pub fn render(r: &Report, view: PhaseView) -> String {
     let text_report = text::summary(r, Style::PLAIN);
     let mut o = String::new();
     let _ = writeln!(o, "## jetmem report: {}\n", cell(&r.label));
     let _ = writeln!(o, "```text\n{}```\n", text_report);
-    if !r.phases.is_empty() {
-        let _ = writeln!(o, "### Phases\n");
-        let rows: Vec<Vec<String>> = r
-            .phases
-            .iter()
-            .map(|p| {
-                vec![
-                    p.label.clone(),
-                    format!("{:.3}", p.start_s),
-                    format!("{:.3}", p.duration_s),
-                    opt_bytes(p.system_used_peak_bytes),
-                    opt_bytes(p.gpu_used_peak_bytes),
-                    opt_bytes(p.rss_peak_bytes),
-                ]
-            })
-            .collect();
-        table(
-            &mut o,
-            &[
-                "phase",
-                "start s",
-                "length s",
-                "system peak",
-                "GPU peak",
-                "RSS peak",
-            ],
-            &rows,
-        );
-        o.push('\n');
-    }
+    phases(&mut o, r, view);
     if !r.pressure_events.is_empty() {
         let _ = writeln!(o, "### Pressure events\n");
         let rows: Vec<Vec<String>> = r

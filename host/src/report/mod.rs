@@ -5,18 +5,38 @@ pub mod csv;
 pub mod json;
 pub mod markdown;
 pub mod model;
+pub mod phase_table;
 pub mod summary;
 pub mod text;
 
 use std::fmt::Write;
 
+use crate::args::PhaseView;
 use crate::report::model::Report;
 use crate::report::summary::{TABLE_COLUMNS, table_cells};
 
-/// The text comparison table of several traces, columns aligned.
-pub fn comparison_text(reports: &[Report]) -> String {
+/// The text comparison table of several traces, columns aligned; with
+/// `--phases`, then each trace's phase summary table.
+pub fn comparison_text(reports: &[Report], view: PhaseView) -> String {
     let rows: Vec<Vec<String>> = reports.iter().map(table_cells).collect();
-    let widths: Vec<usize> = TABLE_COLUMNS
+    let mut o = aligned(TABLE_COLUMNS, &rows, "");
+    if view != PhaseView::Count {
+        for r in reports.iter().filter(|r| !r.phase_summary.is_empty()) {
+            let _ = writeln!(o, "\nPhase summary: {}", r.label);
+            o.push_str(&aligned(
+                phase_table::SUMMARY_COLUMNS,
+                &phase_table::summary_rows(r),
+                "  ",
+            ));
+        }
+    }
+    o
+}
+
+/// Rows under a header, columns aligned and separated by two spaces, each
+/// line starting with `indent`.
+pub fn aligned(head: &[&str], rows: &[Vec<String>], indent: &str) -> String {
+    let widths: Vec<usize> = head
         .iter()
         .enumerate()
         .map(|(i, h)| {
@@ -35,11 +55,11 @@ pub fn comparison_text(reports: &[Report]) -> String {
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        let _ = writeln!(o, "{}", parts.join("  ").trim_end());
+        let _ = writeln!(o, "{indent}{}", parts.join("  ").trim_end());
     };
-    let head: Vec<String> = TABLE_COLUMNS.iter().map(|s| (*s).to_owned()).collect();
+    let head: Vec<String> = head.iter().map(|s| (*s).to_owned()).collect();
     line(&mut o, &head);
-    for r in &rows {
+    for r in rows {
         line(&mut o, r);
     }
     o

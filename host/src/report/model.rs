@@ -34,6 +34,8 @@ pub struct Report {
     pub headroom: Headroom,
     pub pressure_events: Vec<PressureEvent>,
     pub phases: Vec<Phase>,
+    /// One row per phase label: counts, writer pids, durations and peaks.
+    pub phase_summary: Vec<PhaseSummary>,
     pub advice: Vec<Advice>,
 }
 
@@ -191,6 +193,32 @@ pub struct Phase {
     pub system_used_peak_bytes: Option<u64>,
     pub gpu_used_peak_bytes: Option<u64>,
     pub rss_peak_bytes: Option<u64>,
+    /// The writer's pid (marker channel), else the traced pid; not in the JSON `phases`.
+    #[serde(skip)]
+    pub pid: Option<u32>,
+    /// Largest `allocated` pushed by the allocator during the phase; not in the JSON `phases`.
+    #[serde(skip)]
+    pub cuda_alloc_peak_bytes: Option<u64>,
+}
+
+/// Every occurrence of one phase label, summarised.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseSummary {
+    pub label: String,
+    /// Occurrences (closed or not).
+    pub count: u64,
+    /// Distinct writer pids, ascending.
+    pub pids: Vec<u32>,
+    /// Over closed occurrences; `null` when none closed.
+    pub duration_mean_s: Option<f64>,
+    pub duration_p95_s: Option<f64>,
+    pub duration_max_s: Option<f64>,
+    pub system_used_peak_bytes: Option<u64>,
+    pub gpu_used_peak_bytes: Option<u64>,
+    pub rss_peak_bytes: Option<u64>,
+    pub cuda_alloc_peak_bytes: Option<u64>,
+    /// Begins without an end.
+    pub unclosed: u64,
 }
 
 /// One advice line with the evidence behind it.

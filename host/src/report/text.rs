@@ -4,12 +4,17 @@ use std::fmt::Write;
 
 use jetmem_core::record::{Architecture, GpuSource};
 
+use crate::args::PhaseView;
+use crate::report::aligned;
 use crate::report::model::Report;
+use crate::report::phase_table::{
+    OCCURRENCE_COLUMNS, SUMMARY_COLUMNS, occurrence_rows, summary_rows,
+};
 use crate::style::Style;
 use crate::units::{bytes, opt_bytes, percent, signed_bytes};
 
-/// Renders `r` as the text report; `phases` adds the phase table.
-pub fn render(r: &Report, phases: bool, style: Style) -> String {
+/// Renders `r` as the text report; `phases` says how much of the phases to show.
+pub fn render(r: &Report, phases: PhaseView, style: Style) -> String {
     let mut o = summary(r, style);
     phase_section(&mut o, r, phases);
     events(&mut o, r, style);
@@ -243,39 +248,19 @@ fn common(o: &mut String, r: &Report, style: Style) {
     }
 }
 
-fn phase_section(o: &mut String, r: &Report, table: bool) {
+fn phase_section(o: &mut String, r: &Report, view: PhaseView) {
     if r.phases.is_empty() {
         return;
     }
-    if !table {
+    if view == PhaseView::Count {
         let _ = writeln!(o, "Phases: {} (--phases for the table)", r.phases.len());
         return;
     }
-    let _ = writeln!(o, "Phases:");
-    let w = r
-        .phases
-        .iter()
-        .map(|p| p.label.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    let _ = writeln!(
-        o,
-        "  {:<w$}  {:>9}  {:>9}  {:>12}  {:>12}  {:>12}",
-        "phase", "start s", "length s", "system peak", "GPU peak", "RSS peak"
-    );
-    for p in &r.phases {
-        let _ = writeln!(
-            o,
-            "  {:<w$}  {:>9.3}  {:>9.3}  {:>12}  {:>12}  {:>12}{}",
-            p.label,
-            p.start_s,
-            p.duration_s,
-            opt_bytes(p.system_used_peak_bytes),
-            opt_bytes(p.gpu_used_peak_bytes),
-            opt_bytes(p.rss_peak_bytes),
-            if p.closed { "" } else { "  (not closed)" }
-        );
+    let _ = writeln!(o, "Phase summary:");
+    o.push_str(&aligned(SUMMARY_COLUMNS, &summary_rows(r), "  "));
+    if view == PhaseView::All {
+        let _ = writeln!(o, "Phases:");
+        o.push_str(&aligned(OCCURRENCE_COLUMNS, &occurrence_rows(r), "  "));
     }
 }
 
