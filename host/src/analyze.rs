@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use jetmem_core::accounting::{
-    Figures, Peak, Peaks, PhaseTracker, PressureConfig, USED_DEFINITION, figures, headroom,
+    Figures, Peak, Peaks, PhaseTracker, PressureConfig, USED_DEFINITION,
+    USED_TEGRASTATS_DEFINITION, figures, headroom,
 };
 use jetmem_core::record::{
     Architecture, Counter, End, Header, Mark, MarkKind, Platform, Record, Sample,
@@ -308,6 +309,8 @@ impl Analyzer {
             used_peak_bytes: used.value,
             used_peak_t_s: used.value.map(|_| secs(used.t_ns)),
             used_definition: USED_DEFINITION,
+            used_tegrastats_peak_bytes: Peaks::max_of(self.peaks.used_tfbc).value,
+            used_tegrastats_definition: USED_TEGRASTATS_DEFINITION,
             available_min_bytes: Peaks::min_of(self.peaks.available).value,
             swap_used_peak_bytes: Peaks::max_of(self.peaks.swap_used).value,
             swap_is_zram: self.peaks.swap_is_zram,

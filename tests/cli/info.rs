@@ -69,6 +69,13 @@ fn expect(name: &str, j: &Value) -> bool {
                 get(&m, "MemTotal") - get(&m, "MemAvailable")
             );
             assert_eq!(j["system"]["available_bytes"], get(&m, "MemAvailable"));
+            // tegrastats/jtop "used": hand-computed from the capture,
+            // 4059240 − 313692 − 57932 − 362944 = 3 324 672 KiB.
+            assert_eq!(
+                j["system"]["used_tegrastats_bytes"],
+                get(&m, "MemTotal") - get(&m, "MemFree") - get(&m, "Buffers") - get(&m, "Cached")
+            );
+            assert_eq!(j["system"]["used_tegrastats_bytes"], 3_324_672 * KIB);
             assert_eq!(j["gpu"]["source"], "meminfo-nvmap");
             assert_eq!(j["gpu"]["used_bytes"], 244_748 * KIB);
             assert_eq!(

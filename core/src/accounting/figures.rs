@@ -38,6 +38,13 @@ pub struct Figures {
 /// How [`Figures::used`] is defined, for reports.
 pub const USED_DEFINITION: &str = "MemTotal - MemAvailable";
 
+/// How [`Figures::used_tfbc`] is defined: tegrastats' and jtop's "used", shown
+/// beside [`USED_DEFINITION`] (`docs/accounting.md` §2).
+pub const USED_TEGRASTATS_DEFINITION: &str = "MemTotal - MemFree - Buffers - Cached";
+
+/// The one-line reason the two "used" figures differ, for every renderer.
+pub const USED_DIFFERENCE: &str = "tegrastats/jtop count all of Buffers and Cached as free; MemAvailable only what the kernel can reclaim";
+
 /// CUDA device used: `CudaTotal − CudaFree`, unknown when either is.
 pub fn cuda_used(counters: &Counters) -> Option<u64> {
     sub(

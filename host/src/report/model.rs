@@ -84,6 +84,9 @@ pub struct System {
     pub used_peak_bytes: Option<u64>,
     pub used_peak_t_s: Option<f64>,
     pub used_definition: &'static str,
+    /// Highest `MemTotal − MemFree − Buffers − Cached` (tegrastats' and jtop's "used").
+    pub used_tegrastats_peak_bytes: Option<u64>,
+    pub used_tegrastats_definition: &'static str,
     pub available_min_bytes: Option<u64>,
     pub swap_used_peak_bytes: Option<u64>,
     pub swap_is_zram: bool,

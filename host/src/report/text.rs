@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use jetmem_core::accounting::USED_DIFFERENCE;
 use jetmem_core::record::{Architecture, GpuSource};
 
 use crate::report::model::Report;
@@ -157,6 +158,15 @@ fn cpu_only(o: &mut String, r: &Report) {
 fn common(o: &mut String, r: &Report, style: Style) {
     let s = &r.system;
     let _ = writeln!(o, "Used = {}", s.used_definition);
+    if let Some(t) = s.used_tegrastats_peak_bytes {
+        let _ = writeln!(
+            o,
+            "Used (tegrastats/jtop definition) peak: {} = {}",
+            bytes(t),
+            s.used_tegrastats_definition
+        );
+        let _ = writeln!(o, "  differs: {USED_DIFFERENCE}");
+    }
     if let Some(a) = s.available_min_bytes {
         let _ = writeln!(o, "Available minimum: {}", bytes(a));
     }
