@@ -24,7 +24,7 @@ pub const MAGIC: [u8; 8] = *b"\x89JETMEM\n";
 /// Format major version: a reader rejects a newer major.
 pub const FORMAT_MAJOR: u16 = 1;
 /// Format minor version: a newer minor only adds record kinds, counters and trailing fields.
-pub const FORMAT_MINOR: u16 = 0;
+pub const FORMAT_MINOR: u16 = 1;
 /// Length of the preamble (magic + major + minor).
 pub const PREAMBLE_LEN: usize = 12;
 /// The 4 bytes that open every frame.
