@@ -36,6 +36,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Plot memory over time as SVG.
     Plot(PlotArgs),
+    /// Turn another tool's output into a jetmem trace.
+    Import(ImportArgs),
     /// Write the man page (roff) to stdout.
     #[command(hide = true)]
     Man,
@@ -174,4 +176,43 @@ pub struct PlotArgs {
     /// Overwrite the output file if it exists.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub source: ImportSource,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// tegrastats output (`tegrastats --logfile`), L4T R28 to JetPack 7, with or without timestamps.
+    Tegrastats(TegrastatsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TegrastatsArgs {
+    /// tegrastats log files, read in this order as one run.
+    #[arg(required = true, value_name = "LOG")]
+    pub logs: Vec<PathBuf>,
+    /// Trace file to write [default: the first LOG with the extension .jetmem].
+    #[arg(short, long, value_name = "TRACE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Spacing of lines that carry no timestamp (tegrastats --interval; its default is 1 s).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// A label for this run, shown in reports and comparisons [default: the first LOG's name].
+    #[arg(long, value_name = "NAME")]
+    pub label: Option<String>,
+    /// Wall-clock time of the first line: RFC 3339 (2025-04-11T10:36:27+02:00), or
+    /// "YYYY-MM-DD HH:MM:SS" read as UTC [default: the first line's own timestamp, as UTC].
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+    /// The board's MemTotal (tegrastats rounds its total to MiB), e.g. 4059240kB, 7620MiB, 8GiB;
+    /// kB/MB/GB are KiB/MiB/GiB as in /proc/meminfo and tegrastats.
+    #[arg(long, value_name = "SIZE")]
+    pub mem_total: Option<String>,
 }

@@ -8,6 +8,7 @@ mod args;
 mod config;
 mod error;
 mod export;
+mod import;
 mod info;
 mod logger;
 mod monitor;
@@ -54,6 +55,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Monitor(a) => monitor::run(&a)?,
         Command::Export(a) => export::run(&a)?,
         Command::Plot(a) => plot::run(&a)?,
+        Command::Import(a) => import::run(a)?,
         Command::Man => {
             let mut out = Vec::new();
             clap_mangen::Man::new(Cli::command()).render(&mut out)?;

@@ -19,7 +19,8 @@ mod phases;
 mod pressure;
 
 pub use figures::{
-    Figures, USED_DEFINITION, USED_DIFFERENCE, USED_TEGRASTATS_DEFINITION, cuda_used, figures,
+    Figures, TEGRASTATS_USED_DEFINITION, USED_DEFINITION, USED_DIFFERENCE,
+    USED_TEGRASTATS_DEFINITION, cuda_used, figures,
 };
 pub use gpu_source::{
     Access, GpuAvailability, REASON_CUDA_FOR_NVMAP, REASON_NEEDS_ROOT, REASON_NO_SOURCE,

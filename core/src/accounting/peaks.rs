@@ -112,6 +112,8 @@ pub struct Peaks {
     pub swap_used: Option<Extent>,
     /// [`Figures::cuda_used`].
     pub cuda_used: Option<Extent>,
+    /// [`Figures::tegrastats_used`].
+    pub tegrastats_used: Option<Extent>,
     /// Largest value of each counter (absent: never seen).
     pub counters_max: Counters,
     /// Smallest value of each counter (absent: never seen).
@@ -141,6 +143,7 @@ impl Peaks {
         let total_used = widen(&mut self.total_used, f.total_used, t_ns);
         widen(&mut self.swap_used, f.swap_used, t_ns);
         widen(&mut self.cuda_used, f.cuda_used, t_ns);
+        widen(&mut self.tegrastats_used, f.tegrastats_used, t_ns);
         for (counter, v) in c.iter() {
             let hi = self.counters_max.get(counter).map_or(v, |m| m.max(v));
             let lo = self.counters_min.get(counter).map_or(v, |m| m.min(v));
