@@ -127,10 +127,11 @@ pub struct MonitorArgs {
     /// Refresh interval, e.g. 500ms, 1s.
     #[arg(short, long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration)]
     pub interval: Duration,
-    /// Also append every reading to this CSV file.
+    /// Also write every reading to this CSV file (columns: docs/cli.md); appends when the file
+    /// exists with the same header, refuses a different one.
     #[arg(long, value_name = "FILE.csv")]
     pub log: Option<PathBuf>,
-    /// Overwrite the log file if it exists.
+    /// Truncate the log file if it exists instead of appending to it.
     #[arg(long)]
     pub force: bool,
     /// Stop after N readings.
@@ -139,6 +140,16 @@ pub struct MonitorArgs {
     /// Read /proc and /sys under this directory instead of /.
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
+    /// Also show this process tree's RSS (repeatable: one column per PID).
+    #[arg(long = "pid", value_name = "PID", conflicts_with = "command")]
+    pub pids: Vec<u32>,
+    /// Run this command and show its process tree's RSS until it exits (after `--`).
+    #[arg(
+        value_name = "CMD",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
 }
 
 /// Output formats of `export`.

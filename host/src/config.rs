@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jetmem_core::sampler::{Interval, SamplerConfig};
 
-use crate::args::{RecordArgs, TegrastatsArgs};
+use crate::args::{MonitorArgs, RecordArgs, TegrastatsArgs};
 use crate::error::CliError;
 use crate::output::default_trace_name;
 
@@ -110,6 +110,61 @@ impl RecordConfig {
             sampler,
             duration: a.duration,
             report: !a.no_report,
+        })
+    }
+}
+
+/// What `jetmem monitor` watches besides the whole system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watched {
+    /// The system only.
+    System,
+    /// These running process trees, one RSS column each.
+    Pids(Vec<u32>),
+    /// A command it starts; it stops when the command exits.
+    Command(Vec<String>),
+}
+
+/// `jetmem monitor`'s CSV log: where, and whether an existing file is truncated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    pub path: PathBuf,
+    pub truncate: bool,
+}
+
+/// `jetmem monitor`'s settings, checked.
+#[derive(Debug, Clone)]
+pub struct MonitorConfig {
+    /// Time between readings, within core's [`Interval`] bounds.
+    pub interval: Interval,
+    /// The CSV log, if asked for.
+    pub log: Option<LogConfig>,
+    /// Stop after this many readings.
+    pub count: Option<u64>,
+    /// The sysroot.
+    pub root: PathBuf,
+    /// What else to watch.
+    pub watched: Watched,
+}
+
+impl MonitorConfig {
+    /// Checks the arguments (the interval's bounds by [`Interval::new`], as for `record`).
+    pub fn from_args(a: MonitorArgs) -> Result<MonitorConfig, CliError> {
+        let interval = Interval::new(a.interval).map_err(|e| CliError::Sampler(e.to_string()))?;
+        let watched = match (a.pids.is_empty(), a.command.is_empty()) {
+            (false, _) => Watched::Pids(a.pids),
+            (true, false) => Watched::Command(a.command),
+            (true, true) => Watched::System,
+        };
+        Ok(MonitorConfig {
+            interval,
+            log: a.log.map(|path| LogConfig {
+                path,
+                truncate: a.force,
+            }),
+            count: a.count,
+            root: a.root,
+            watched,
         })
     }
 }

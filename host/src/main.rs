@@ -52,7 +52,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Info(a) => info::run(&a)?,
         Command::Record(a) => return Ok(record::run(a)?),
         Command::Report(a) => report_cmd(&a)?,
-        Command::Monitor(a) => monitor::run(&a)?,
+        Command::Monitor(a) => monitor::run(&config::MonitorConfig::from_args(a)?)?,
         Command::Export(a) => export::run(&a)?,
         Command::Plot(a) => plot::run(&a)?,
         Command::Import(a) => import::run(a)?,
