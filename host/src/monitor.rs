@@ -171,6 +171,11 @@ impl Screen {
                 "Unified memory: the GPU uses system DRAM; its figure is part of \"used\", never added.\n",
             );
         }
+        intro.push_str(&format!(
+            "{} from {}; \"used (tgr)\" is tegrastats/jtop's MemTotal - MemFree - Buffers - Cached.\n",
+            self.columns.gpu_label(),
+            self.columns.gpu_source()
+        ));
         intro.push_str(&view::table_header(&self.columns));
         intro.push('\n');
         write_stdout(intro.as_bytes())

@@ -94,6 +94,23 @@ fn stress_log_imports_with_its_peaks_and_names_the_lines_it_skipped() {
         text.contains("RAM used peak: 6.62 GiB of 7.59 GiB (87 %)"),
         "{text}"
     );
+
+    // Compared and plotted like any other trace, named as tegrastats' figure.
+    let table = ok_stdout(&jetmem([
+        "report".as_ref(),
+        trace.as_os_str(),
+        trace.as_os_str(),
+    ]));
+    assert_eq!(table.matches("6.62 GiB (tegrastats)").count(), 2, "{table}");
+    let svg = dir.join("stress.svg");
+    ok_stdout(&jetmem([
+        "plot".as_ref(),
+        trace.as_os_str(),
+        "-o".as_ref(),
+        svg.as_os_str(),
+    ]));
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg.contains("tegrastats RAM used (its definition, imported)"));
 }
 
 #[test]
