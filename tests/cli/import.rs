@@ -152,6 +152,38 @@ fn stamped_lines_import_and_export_names_the_source() {
     assert_eq!(col("tegrastats_ram_used_bytes"), (4321 * MIB).to_string());
     assert_eq!(col("tegrastats_swap_used_bytes"), (19 * MIB).to_string());
     assert_eq!(col("system_used_bytes"), "");
+
+    // The stamp 04-11-2025 10:36:27, read as UTC, is the trace's start (1744367787 s);
+    // --start overrides it.
+    let start_of = |trace: &Path| {
+        let j: Value = serde_json::from_str(&ok_stdout(&jetmem([
+            "export".as_ref(),
+            trace.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ])))
+        .unwrap();
+        j["header"]["start_unix_s"].as_f64().unwrap()
+    };
+    assert_eq!(start_of(&trace), 1_744_367_787.0);
+    let shifted = dir.join("shifted.jetmem");
+    ok_stdout(&import(&[
+        log("orin-agx-64gb-2025.txt").as_os_str(),
+        "-o".as_ref(),
+        shifted.as_os_str(),
+        "--start".as_ref(),
+        "2025-04-11T12:36:27+02:00".as_ref(),
+    ]));
+    assert_eq!(start_of(&shifted), 1_744_367_787.0);
+    let later = dir.join("later.jetmem");
+    ok_stdout(&import(&[
+        log("orin-agx-64gb-2025.txt").as_os_str(),
+        "-o".as_ref(),
+        later.as_os_str(),
+        "--start".as_ref(),
+        "2025-04-11 11:00:00".as_ref(),
+    ]));
+    assert_eq!(start_of(&later), 1_744_369_200.0);
 }
 
 #[test]

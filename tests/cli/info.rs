@@ -152,3 +152,26 @@ fn a_missing_root_is_an_error_naming_it() {
         );
     }
 }
+
+/// The text form shows tegrastats/jtop's "used" beside ours, with the reason they differ.
+#[test]
+fn text_shows_both_used_definitions() {
+    let root = fixture("nano-4gb-jp4.6-meminfo");
+    let text = ok_stdout(&jetmem([
+        "info".as_ref(),
+        "--root".as_ref(),
+        root.as_os_str(),
+    ]));
+    // 3 466 544 KiB = 3.31 GiB (MemTotal - MemAvailable); 3 324 672 KiB = 3.17 GiB (T-F-B-C).
+    assert!(
+        text.contains("System memory: 3.31 GiB used of 3.87 GiB (MemTotal - MemAvailable"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  used (tegrastats/jtop definition): 3.17 GiB (MemTotal - MemFree - Buffers - Cached)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("differs: tegrastats/jtop count all of Buffers and Cached as free"));
+}
