@@ -251,3 +251,28 @@ fn a_file_that_is_not_tegrastats_is_an_error_and_leaves_nothing() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`lots` is not a size"));
 }
+
+/// The captured Orin Nano pair (tests/fixtures/orin-nano-jp6-meminfo-tegrastats-pair): the
+/// imported tegrastats "used" is within a few MiB of MemTotal − MemFree − Buffers − Cached of the
+/// meminfo read a second earlier, and far from MemTotal − MemAvailable.
+#[test]
+fn imported_used_tracks_the_tegrastats_definition_on_a_captured_pair() {
+    let dir = scratch("import-pair");
+    let pair = fixture("orin-nano-jp6-meminfo-tegrastats-pair");
+    let trace = dir.join("pair.jetmem");
+    ok_stdout(&import(&[
+        pair.join("tegrastats.txt").as_os_str(),
+        "-o".as_ref(),
+        trace.as_os_str(),
+    ]));
+    let t = &report_json(&trace)["tegrastats"];
+    let imported = t["ram_used_peak_bytes"].as_u64().unwrap();
+    assert_eq!(imported, 1273 * MIB);
+    assert_eq!(t["ram_total_bytes"], 7620 * MIB);
+    let m = crate::traces::meminfo(&pair.join("proc/meminfo"));
+    let g = |k| crate::traces::get(&m, k);
+    let tfbc = g("MemTotal") - g("MemFree") - g("Buffers") - g("Cached");
+    let ours = g("MemTotal") - g("MemAvailable");
+    assert!(tfbc.abs_diff(imported) < 4 * MIB, "{tfbc} vs {imported}");
+    assert!(ours - imported > 240 * MIB, "{ours} vs {imported}");
+}

@@ -91,6 +91,39 @@ fn expect(name: &str, j: &Value) -> bool {
             assert_eq!(j["gpu"]["source"], Value::Null);
             assert!(j["gpu"]["reason"].as_str().is_some_and(|r| !r.is_empty()));
         }
+        "orin-nano-jp6-meminfo-tegrastats-pair" => {
+            // The captured pair of issue #17: ours 1520 MiB, tegrastats/jtop's 1276 MiB, and
+            // tegrastats itself printed "RAM 1273/7620MB" a second later (tegrastats.txt).
+            let m = meminfo(&fixture(
+                "orin-nano-jp6-meminfo-tegrastats-pair/proc/meminfo",
+            ));
+            let (used, tfbc) = (1_557_140 * KIB, 1_306_956 * KIB);
+            assert_eq!(
+                get(&m, "MemTotal") - get(&m, "MemAvailable"),
+                used,
+                "7802736 - 6245596 kB"
+            );
+            assert_eq!(j["system"]["used_bytes"], used);
+            assert_eq!(used >> 20, 1520);
+            assert_eq!(
+                j["system"]["used_tegrastats_bytes"],
+                get(&m, "MemTotal") - get(&m, "MemFree") - get(&m, "Buffers") - get(&m, "Cached")
+            );
+            assert_eq!(j["system"]["used_tegrastats_bytes"], tfbc);
+            assert_eq!(tfbc >> 20, 1276, "7802736 - 3668508 - 633812 - 2193460 kB");
+            let line = std::fs::read_to_string(fixture(
+                "orin-nano-jp6-meminfo-tegrastats-pair/tegrastats.txt",
+            ))
+            .unwrap();
+            assert!(line.contains("RAM 1273/7620MB"));
+            // 7802736 kB = 7619.9 MiB: tegrastats rounds to the nearest MiB, not down.
+            assert_eq!(
+                (get(&m, "MemTotal") + (1 << 19)) >> 20,
+                7620,
+                "tegrastats' total is MemTotal in MiB"
+            );
+            assert_eq!(j["gpu"]["source"], Value::Null);
+        }
         "nvmap-iovmm-clients-gimbal" => {
             // The clients table is readable: its `total` row (141896K) is the GPU source.
             assert_eq!(j["gpu"]["source"], "nvmap-clients");
