@@ -10,13 +10,12 @@ use serde::Serialize;
 use crate::args::InfoArgs;
 use crate::error::CliError;
 use crate::output::write_stdout;
-use jetmem_core::accounting::{
-    Figures, USED_DEFINITION, USED_DIFFERENCE, USED_TEGRASTATS_DEFINITION, figures,
-};
+use jetmem_core::accounting::{Figures, USED_DEFINITION, USED_TEGRASTATS_DEFINITION, figures};
 
 use crate::report::model::{
     PlatformInfo, REPORT_FORMAT_VERSION, architecture_name, gpu_source_name, non_empty,
 };
+use crate::report::text::used_tegrastats_lines;
 use crate::units::{bytes, opt_bytes};
 use jetmem_core::sampler::{Snapshot, SourceState, snapshot};
 
@@ -202,13 +201,13 @@ pub fn text(i: &Info) -> String {
         s.source
     );
     if let Some(t) = s.used_tegrastats_bytes {
-        let _ = writeln!(
-            o,
-            "  used (tegrastats/jtop definition): {} ({})",
-            bytes(t),
-            s.used_tegrastats_definition
+        used_tegrastats_lines(
+            &mut o,
+            "  used (tegrastats/jtop definition)",
+            t,
+            s.used_tegrastats_definition,
+            "    ",
         );
-        let _ = writeln!(o, "    differs: {USED_DIFFERENCE}");
     }
     if let Some(a) = s.available_bytes {
         let _ = writeln!(o, "  available: {}", bytes(a));

@@ -166,24 +166,21 @@ fn stamped_lines_import_and_export_names_the_source() {
         j["header"]["start_unix_s"].as_f64().unwrap()
     };
     assert_eq!(start_of(&trace), 1_744_367_787.0);
-    let shifted = dir.join("shifted.jetmem");
-    ok_stdout(&import(&[
-        log("orin-agx-64gb-2025.txt").as_os_str(),
-        "-o".as_ref(),
-        shifted.as_os_str(),
-        "--start".as_ref(),
-        "2025-04-11T12:36:27+02:00".as_ref(),
-    ]));
-    assert_eq!(start_of(&shifted), 1_744_367_787.0);
-    let later = dir.join("later.jetmem");
-    ok_stdout(&import(&[
-        log("orin-agx-64gb-2025.txt").as_os_str(),
-        "-o".as_ref(),
-        later.as_os_str(),
-        "--start".as_ref(),
-        "2025-04-11 11:00:00".as_ref(),
-    ]));
-    assert_eq!(start_of(&later), 1_744_369_200.0);
+    for (start, want) in [
+        ("2025-04-11T12:36:27+02:00", 1_744_367_787.0),
+        ("2025-04-11 11:00:00", 1_744_369_200.0),
+    ] {
+        let shifted = dir.join("shifted.jetmem");
+        ok_stdout(&import(&[
+            log("orin-agx-64gb-2025.txt").as_os_str(),
+            "-o".as_ref(),
+            shifted.as_os_str(),
+            "--force".as_ref(),
+            "--start".as_ref(),
+            start.as_ref(),
+        ]));
+        assert_eq!(start_of(&shifted), want, "--start {start}");
+    }
 }
 
 #[test]

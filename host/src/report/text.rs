@@ -155,17 +155,30 @@ fn cpu_only(o: &mut String, r: &Report) {
     let _ = writeln!(o, "Architecture: CPU only, no GPU seen{}", machine(r));
 }
 
+/// tegrastats/jtop's "used" and why it differs from ours: the same two lines in
+/// `report` and `info`.
+pub fn used_tegrastats_lines(
+    o: &mut String,
+    head: &str,
+    value: u64,
+    definition: &str,
+    indent: &str,
+) {
+    let _ = writeln!(o, "{head}: {} ({definition})", bytes(value));
+    let _ = writeln!(o, "{indent}differs: {USED_DIFFERENCE}");
+}
+
 fn common(o: &mut String, r: &Report, style: Style) {
     let s = &r.system;
     let _ = writeln!(o, "Used = {}", s.used_definition);
     if let Some(t) = s.used_tegrastats_peak_bytes {
-        let _ = writeln!(
+        used_tegrastats_lines(
             o,
-            "Used (tegrastats/jtop definition) peak: {} = {}",
-            bytes(t),
-            s.used_tegrastats_definition
+            "Used (tegrastats/jtop definition) peak",
+            t,
+            s.used_tegrastats_definition,
+            "  ",
         );
-        let _ = writeln!(o, "  differs: {USED_DIFFERENCE}");
     }
     if let Some(a) = s.available_min_bytes {
         let _ = writeln!(o, "Available minimum: {}", bytes(a));
