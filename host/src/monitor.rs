@@ -238,6 +238,14 @@ pub fn run(cfg: &MonitorConfig) -> Result<(), CliError> {
             break;
         }
     }
+    if let Some(c) = samplers.child.as_mut() {
+        if matches!(c.try_wait(), Ok(None)) {
+            log::warn!(
+                "the command (pid {}) is still running; monitor stopped watching it",
+                c.id()
+            );
+        }
+    }
     let trees: Vec<(u32, Peaks)> = samplers.trees.iter().map(|(p, _, k)| (*p, *k)).collect();
     write_stdout(summary(watch.peaks(), &trees, start_wall).as_bytes())
 }
