@@ -9,7 +9,7 @@
 use crate::accounting::{Peaks, PressureConfig, PressureTracker, figures};
 use crate::parse::{
     boot_id, cgroup, children, devicetree, gpu_load, kernel, meminfo, nv_tegra_release, nvmap,
-    pressure, proc_cgroup, stat, statm, status, zram,
+    pressure, proc_cgroup, stat, statm, status, tegrastats, zram,
 };
 use crate::platform::{CudaDevice, PlatformInputs, detect};
 use crate::record::Counters;
@@ -71,6 +71,9 @@ pub fn misc(data: &[u8]) -> bool {
     let _ = gpu_load::parse_gpu_load(data);
     let _ = zram::parse_zram_mm_stat(data);
     let _ = kernel::parse_osrelease(data);
+    // tegrastats sizes are whole KiB or MiB.
+    let tegrastats_ok = tegrastats::parse_tegrastats_line(data)
+        .map_or(true, |t| t.ram_used % 1024 == 0 && t.ram_total % 1024 == 0);
     let name = core::str::from_utf8(data).unwrap_or("");
     let mem = meminfo::parse_meminfo(data).ok();
     let platform = detect(&PlatformInputs {
@@ -97,8 +100,9 @@ pub fn misc(data: &[u8]) -> bool {
     let mut peaks = Peaks::new();
     let _ = peaks.update(0, &f, &c);
     // Unified CPU/OS never exceeds used.
-    match (f.cpu_os_used, f.used) {
+    let cpu_ok = match (f.cpu_os_used, f.used) {
         (Some(cpu), Some(used)) => cpu <= used,
         _ => true,
-    }
+    };
+    cpu_ok && tegrastats_ok
 }

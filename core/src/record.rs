@@ -293,10 +293,31 @@ counters! {
     NvmapTotal = 33, "nvmap_total_bytes";
     /// The `total` row of nvmap `iovmm/clients` (bytes).
     NvmapClientsTotal = 34, "nvmap_clients_total_bytes";
+    /// Format 1.1, `jetmem import tegrastats`: tegrastats' `RAM x/…` "used"
+    /// (bytes, whole MiB: its own definition, never `MemTotal − MemAvailable`).
+    TegrastatsRamUsed = 35, "tegrastats_ram_used_bytes";
+    /// tegrastats' `RAM …/y` total (bytes, whole MiB).
+    TegrastatsRamTotal = 36, "tegrastats_ram_total_bytes";
+    /// tegrastats' `SWAP x/…` (bytes, whole MiB).
+    TegrastatsSwapUsed = 37, "tegrastats_swap_used_bytes";
+    /// tegrastats' `SWAP …/y` (bytes, whole MiB).
+    TegrastatsSwapTotal = 38, "tegrastats_swap_total_bytes";
+    /// tegrastats' `SWAP (cached z)` (bytes, whole MiB).
+    TegrastatsSwapCached = 39, "tegrastats_swap_cached_bytes";
+    /// tegrastats' largest free block size, `(lfb NxSIZE)`'s SIZE (bytes).
+    TegrastatsLfbBytes = 40, "tegrastats_lfb_bytes";
+    /// tegrastats' count of free blocks of the largest size, `(lfb NxSIZE)`'s N.
+    TegrastatsLfbBlocks = 41, "tegrastats_lfb_blocks";
+    /// tegrastats' GPU load (`GR3D_FREQ x%`), percent.
+    TegrastatsGpuLoadPercent = 42, "tegrastats_gpu_load_percent";
+    /// tegrastats' GPU clock (`GR3D_FREQ …@f`, the highest GPC's), MHz.
+    TegrastatsGpuFreqMhz = 43, "tegrastats_gpu_freq_mhz";
+    /// tegrastats' memory controller load (`EMC_FREQ x%`), percent.
+    TegrastatsEmcLoadPercent = 44, "tegrastats_emc_load_percent";
 }
 
 /// Number of counters this format version knows.
-pub const COUNTER_COUNT: usize = 35;
+pub const COUNTER_COUNT: usize = 45;
 
 /// A fixed set of counter values with a presence mask: absent means unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -52,6 +52,11 @@
 #define JETMEM_MAX_INTERVAL_NS 3600000000000
 
 /**
+ * Bytes of each string field of `jetmem_platform`, NUL included.
+ */
+#define JETMEM_PLATFORM_STRING_LEN 128
+
+/**
  * The result of a jetmem call. `JETMEM_STATUS_OK` (0) is success; every other
  * value says why nothing was done (outputs are written only on success).
  */
@@ -124,6 +129,76 @@ typedef int32_t jetmem_status;
 #endif // __cplusplus
 
 /**
+ * How CPU and GPU memory relate (`info --json`'s `architecture`).
+ */
+enum jetmem_architecture
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * One DRAM for CPU and GPU (Jetson): GPU memory is part of `used`.
+   */
+  JETMEM_ARCHITECTURE_UNIFIED = 0,
+  /**
+   * A discrete GPU with its own VRAM.
+   */
+  JETMEM_ARCHITECTURE_DISCRETE = 1,
+  /**
+   * No GPU seen.
+   */
+  JETMEM_ARCHITECTURE_CPU_ONLY = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum jetmem_architecture jetmem_architecture;
+#else
+typedef uint32_t jetmem_architecture;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Where the GPU figure comes from (`info --json`'s `gpu.source`).
+ */
+enum jetmem_gpu_source
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No readable source.
+   */
+  JETMEM_GPU_SOURCE_NONE = 0,
+  /**
+   * `NvMapMemUsed` in /proc/meminfo.
+   */
+  JETMEM_GPU_SOURCE_MEMINFO_NVMAP = 1,
+  /**
+   * debugfs nvmap `stats/total_memory`.
+   */
+  JETMEM_GPU_SOURCE_NVMAP_TOTAL = 2,
+  /**
+   * debugfs nvmap `iovmm/clients`.
+   */
+  JETMEM_GPU_SOURCE_NVMAP_CLIENTS = 3,
+  /**
+   * CUDA `cuMemGetInfo`.
+   */
+  JETMEM_GPU_SOURCE_CUDA = 4,
+  /**
+   * NVML.
+   */
+  JETMEM_GPU_SOURCE_NVML = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum jetmem_gpu_source jetmem_gpu_source;
+#else
+typedef uint32_t jetmem_gpu_source;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * What a marker says about a phase; pass it as `jetmem_mark`'s `kind`.
  */
 enum jetmem_mark_kind
@@ -190,6 +265,84 @@ typedef struct jetmem_config {
    */
   const char *root;
 } jetmem_config;
+
+/**
+ * The machine, as `info --json`'s `architecture` and `platform` keys. Strings
+ * are NUL-terminated UTF-8, empty when unknown (cut to fit).
+ */
+typedef struct jetmem_platform {
+  jetmem_architecture architecture;
+  char model[JETMEM_PLATFORM_STRING_LEN];
+  char soc[JETMEM_PLATFORM_STRING_LEN];
+  /**
+   * `release.revision.minor` ("36.4.7").
+   */
+  char l4t[JETMEM_PLATFORM_STRING_LEN];
+  char jetpack[JETMEM_PLATFORM_STRING_LEN];
+  char cuda_device[JETMEM_PLATFORM_STRING_LEN];
+  char kernel[JETMEM_PLATFORM_STRING_LEN];
+  /**
+   * Bytes; 0 when unknown.
+   */
+  uint32_t page_size;
+} jetmem_platform;
+
+/**
+ * Memory now, as `info --json`'s figures: bytes, `JETMEM_UNKNOWN` when unknown.
+ */
+typedef struct jetmem_memory {
+  jetmem_architecture architecture;
+  /**
+   * `MemTotal`.
+   */
+  uint64_t total_bytes;
+  /**
+   * `MemTotal − MemAvailable` (jetmem's primary "used").
+   */
+  uint64_t used_bytes;
+  /**
+   * `MemTotal − MemFree − Buffers − Cached` (tegrastats' and jtop's "used").
+   */
+  uint64_t used_tegrastats_bytes;
+  /**
+   * `MemAvailable`.
+   */
+  uint64_t available_bytes;
+  /**
+   * `MemFree`.
+   */
+  uint64_t free_bytes;
+  /**
+   * `SwapTotal − SwapFree`.
+   */
+  uint64_t swap_used_bytes;
+  /**
+   * 1 when the swap is zram (in the same DRAM), else 0.
+   */
+  uint32_t swap_is_zram;
+  /**
+   * Where `gpu_used_bytes` comes from.
+   */
+  jetmem_gpu_source gpu_source;
+  /**
+   * GPU memory used; on unified memory a subset of `used_bytes`.
+   */
+  uint64_t gpu_used_bytes;
+  /**
+   * 1 on unified memory: never add `gpu_used_bytes` to `used_bytes`.
+   */
+  uint32_t gpu_subset_of_system;
+  /**
+   * Unified: used − GPU (clamped at 0); otherwise used.
+   */
+  uint64_t cpu_os_used_bytes;
+  /**
+   * CUDA `cuMemGetInfo` total − free, free and total.
+   */
+  uint64_t cuda_device_used_bytes;
+  uint64_t cuda_device_free_bytes;
+  uint64_t cuda_device_total_bytes;
+} jetmem_memory;
 
 #ifdef __cplusplus
 extern "C" {
@@ -324,6 +477,46 @@ jetmem_status jetmem_status_message(int code,
  * The library's version as a static NUL-terminated string ("0.1.0"). Never NULL.
  */
 const char *jetmem_version(void);
+
+/**
+ * Fills `*out` with this machine (`info --json`'s `architecture` and
+ * `platform`). `root` is the sysroot to read (`NULL`: "/"); `flags` is 0 or
+ * `JETMEM_FLAG_NO_CUDA` (never load the CUDA driver). The first query opens
+ * the process-wide query sampler (and, without `JETMEM_FLAG_NO_CUDA`, probes
+ * CUDA); later ones with the same `root` and `flags` reuse it.
+ *
+ * # Safety
+ * `root` is NULL or a NUL-terminated string; `out` is NULL or writable.
+ */
+jetmem_status jetmem_platform_query(const char *root,
+                                    uint32_t flags,
+                                    struct jetmem_platform *out);
+
+/**
+ * Fills `*out` with memory now (`info --json`'s figures, both "used"
+ * definitions, the GPU figure with its source). Unknown figures are
+ * `JETMEM_UNKNOWN`. `root` and `flags` as in `jetmem_platform_query`.
+ * Allocates nothing after the first call; takes one sample (a few `pread`s).
+ *
+ * # Safety
+ * `root` is NULL or a NUL-terminated string; `out` is NULL or writable.
+ */
+jetmem_status jetmem_memory_query(const char *root,
+                                  uint32_t flags,
+                                  struct jetmem_memory *out);
+
+/**
+ * Takes a sample and writes 1 to `*out` when the machine is under memory
+ * pressure, else 0: the recorder's rule with its hysteresis (on below 20 %
+ * of MemTotal available, off again only at 25 %; docs/accounting.md §8),
+ * from the same `core::accounting::PressureTracker`, kept across calls.
+ *
+ * # Safety
+ * `root` is NULL or a NUL-terminated string; `out` is NULL or writable.
+ */
+jetmem_status jetmem_under_pressure(const char *root,
+                                    uint32_t flags,
+                                    int32_t *out);
 
 #ifdef __cplusplus
 }  // extern "C"

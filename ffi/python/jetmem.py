@@ -544,3 +544,153 @@ def load(path, jetmem_bin=None):
 def version():
     """The library's version string ("0.1.0")."""
     return _get_lib().jetmem_version().decode()
+
+
+# ---------------------------------------------------------------------------
+# In-program questions (issue #17): platform(), memory(), under_pressure().
+# One call each; the C ABI (ffi/src/query.rs) answers them from one
+# process-wide sampler with core::accounting's figures and pressure rule, so a
+# program, `jetmem info --json` and a recorded trace agree. Kept in this
+# section on purpose (the rest of the module is the tracer).
+# ---------------------------------------------------------------------------
+
+import sys as _sys  # noqa: E402
+
+__all__ += ["platform", "memory", "under_pressure"]
+
+_STRING_LEN = 128  # JETMEM_PLATFORM_STRING_LEN
+_ARCHITECTURES = ("unified", "discrete", "cpu-only")
+_GPU_SOURCES = (None, "meminfo-nvmap", "nvmap-total", "nvmap-clients", "cuda", "nvml")
+
+
+class _Platform(ctypes.Structure):
+    _fields_ = [("architecture", ctypes.c_uint32)] + [
+        (name, ctypes.c_char * _STRING_LEN)
+        for name in ("model", "soc", "l4t", "jetpack", "cuda_device", "kernel")
+    ] + [("page_size", ctypes.c_uint32)]
+
+
+class _Memory(ctypes.Structure):
+    _fields_ = [
+        ("architecture", ctypes.c_uint32),
+        ("total_bytes", ctypes.c_uint64),
+        ("used_bytes", ctypes.c_uint64),
+        ("used_tegrastats_bytes", ctypes.c_uint64),
+        ("available_bytes", ctypes.c_uint64),
+        ("free_bytes", ctypes.c_uint64),
+        ("swap_used_bytes", ctypes.c_uint64),
+        ("swap_is_zram", ctypes.c_uint32),
+        ("gpu_source", ctypes.c_uint32),
+        ("gpu_used_bytes", ctypes.c_uint64),
+        ("gpu_subset_of_system", ctypes.c_uint32),
+        ("cpu_os_used_bytes", ctypes.c_uint64),
+        ("cuda_device_used_bytes", ctypes.c_uint64),
+        ("cuda_device_free_bytes", ctypes.c_uint64),
+        ("cuda_device_total_bytes", ctypes.c_uint64),
+    ]
+
+
+_query_declared = False
+
+
+def _query_lib():
+    global _query_declared
+    lib = _get_lib()
+    if not _query_declared:
+        args = [ctypes.c_char_p, ctypes.c_uint32]
+        lib.jetmem_platform_query.argtypes = args + [ctypes.POINTER(_Platform)]
+        lib.jetmem_memory_query.argtypes = args + [ctypes.POINTER(_Memory)]
+        lib.jetmem_under_pressure.argtypes = args + [ctypes.POINTER(ctypes.c_int32)]
+        for f in (lib.jetmem_platform_query, lib.jetmem_memory_query, lib.jetmem_under_pressure):
+            f.restype = ctypes.c_int32
+        _query_declared = True
+    return lib
+
+
+def _query_args(root, cuda):
+    return (None if root is None else _cstr(os.fspath(root), "root"), 0 if cuda else FLAG_NO_CUDA)
+
+
+def _known(v):
+    return None if v == UNKNOWN else v
+
+
+def platform(root=None, cuda=True):
+    """This machine, with the keys of ``jetmem info --json``: ``architecture``
+    ("unified", "discrete", "cpu-only") and ``model``, ``soc``, ``l4t``,
+    ``jetpack``, ``cuda_device``, ``kernel``, ``page_size`` (None when unknown).
+    ``cuda=False`` never loads the CUDA driver; ``root`` reads recorded device
+    files instead of "/"."""
+    p = _Platform()
+    _check(_query_lib().jetmem_platform_query(*_query_args(root, cuda), ctypes.byref(p)),
+           "platform")
+    out = {"architecture": _ARCHITECTURES[p.architecture]}
+    for name in ("model", "soc", "l4t", "jetpack", "cuda_device", "kernel"):
+        out[name] = getattr(p, name).decode("utf-8", "replace") or None
+    out["page_size"] = p.page_size or None
+    return out
+
+
+def _torch_figures():
+    """torch's allocator figures, only when torch is already imported and its
+    CUDA is initialized (this never imports torch nor creates a context)."""
+    torch = _sys.modules.get("torch")
+    cuda = getattr(torch, "cuda", None)
+    if cuda is None or not cuda.is_available() or not cuda.is_initialized():
+        return None
+    dev = cuda.current_device()
+    return {
+        "device": dev,
+        "allocated_bytes": cuda.memory_allocated(dev),
+        "reserved_bytes": cuda.memory_reserved(dev),
+        "max_allocated_bytes": cuda.max_memory_allocated(dev),
+        "max_reserved_bytes": cuda.max_memory_reserved(dev),
+    }
+
+
+def memory(root=None, cuda=True):
+    """Memory now, with the keys of ``jetmem info --json``'s figures (bytes,
+    None when unknown): ``system`` (``total_bytes``, ``used_bytes`` =
+    MemTotal - MemAvailable, ``used_tegrastats_bytes`` = MemTotal - MemFree -
+    Buffers - Cached as tegrastats/jtop show, ``available_bytes``,
+    ``free_bytes``, ``swap_used_bytes``, ``swap_is_zram``), ``gpu``
+    (``used_bytes``, ``source``, ``subset_of_system``: never add it to used on
+    Jetson, ``cpu_os_used_bytes``), ``cuda`` (``device_used_bytes``,
+    ``device_free_bytes``, ``device_total_bytes``) and ``torch`` (the
+    allocator's figures when torch is loaded with CUDA initialized, else None)."""
+    m = _Memory()
+    _check(_query_lib().jetmem_memory_query(*_query_args(root, cuda), ctypes.byref(m)), "memory")
+    return {
+        "architecture": _ARCHITECTURES[m.architecture],
+        "system": {
+            "total_bytes": _known(m.total_bytes),
+            "used_bytes": _known(m.used_bytes),
+            "used_tegrastats_bytes": _known(m.used_tegrastats_bytes),
+            "available_bytes": _known(m.available_bytes),
+            "free_bytes": _known(m.free_bytes),
+            "swap_used_bytes": _known(m.swap_used_bytes),
+            "swap_is_zram": bool(m.swap_is_zram),
+        },
+        "gpu": {
+            "used_bytes": _known(m.gpu_used_bytes),
+            "source": _GPU_SOURCES[m.gpu_source],
+            "subset_of_system": bool(m.gpu_subset_of_system),
+            "cpu_os_used_bytes": _known(m.cpu_os_used_bytes),
+        },
+        "cuda": {
+            "device_used_bytes": _known(m.cuda_device_used_bytes),
+            "device_free_bytes": _known(m.cuda_device_free_bytes),
+            "device_total_bytes": _known(m.cuda_device_total_bytes),
+        },
+        "torch": _torch_figures(),
+    }
+
+
+def under_pressure(root=None, cuda=True):
+    """True when available memory is under 20 % of MemTotal, and stays True
+    until it is back above 25 %: the recorder's rule with its hysteresis
+    (docs/accounting.md §8), one state kept across calls in the library."""
+    out = ctypes.c_int32(0)
+    _check(_query_lib().jetmem_under_pressure(*_query_args(root, cuda), ctypes.byref(out)),
+           "under_pressure")
+    return bool(out.value)

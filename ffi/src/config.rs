@@ -68,7 +68,7 @@ pub(crate) struct Checked {
     pub sampler: SamplerConfig,
 }
 
-fn path_from(ptr: *const c_char) -> Option<PathBuf> {
+pub(crate) fn path_from(ptr: *const c_char) -> Option<PathBuf> {
     // SAFETY: the caller of `jetmem_tracer_start` promises that the config's
     // string pointers are NULL or NUL-terminated strings (see the header).
     let s = unsafe { try_cstr(ptr) }?;

@@ -15,6 +15,7 @@ pub mod config;
 mod handle;
 mod output;
 mod panic;
+pub mod query;
 pub mod status;
 mod tracer;
 

@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use jetmem_core::accounting::{
-    Figures, Peak, Peaks, PhaseTracker, PressureConfig, USED_DEFINITION, figures, headroom,
+    Figures, Peak, Peaks, PhaseTracker, PressureConfig, TEGRASTATS_USED_DEFINITION,
+    USED_DEFINITION, USED_TEGRASTATS_DEFINITION, figures, headroom,
 };
+use jetmem_core::parse::tegrastats::RESOLUTION_BYTES as TEGRASTATS_RESOLUTION;
 use jetmem_core::record::{
     Architecture, Counter, End, Header, Mark, MarkKind, Platform, Record, Sample,
 };
@@ -20,7 +22,7 @@ use crate::error::CliError;
 use crate::report::advice;
 use crate::report::model::{
     BudgetSource, Cuda, Damage, Gpu, Headroom, Phase, PlatformInfo, PressureEvent, Process,
-    ProcessPeak, REPORT_FORMAT_VERSION, Report, System, TotalPeak, non_empty,
+    ProcessPeak, REPORT_FORMAT_VERSION, Report, System, Tegrastats, TotalPeak, non_empty,
 };
 use crate::trace;
 use crate::units::secs;
@@ -289,6 +291,7 @@ impl Analyzer {
             gpu: self.gpu(),
             cuda: self.cuda(),
             process: self.process(),
+            tegrastats: self.tegrastats(),
             total_peak_bytes: Peaks::max_of(self.peaks.total_used).value,
             total_peak: self.total_peak(),
             headroom: self.headroom(),
@@ -350,10 +353,34 @@ impl Analyzer {
             used_peak_bytes: used.value,
             used_peak_t_s: used.value.map(|_| secs(used.t_ns)),
             used_definition: USED_DEFINITION,
+            used_tegrastats_peak_bytes: Peaks::max_of(self.peaks.used_tfbc).value,
+            used_tegrastats_definition: USED_TEGRASTATS_DEFINITION,
             available_min_bytes: Peaks::min_of(self.peaks.available).value,
             swap_used_peak_bytes: Peaks::max_of(self.peaks.swap_used).value,
             swap_is_zram: self.peaks.swap_is_zram,
         }
+    }
+
+    /// The imported tegrastats figures, when the trace has any.
+    fn tegrastats(&self) -> Option<Tegrastats> {
+        let used = Peaks::max_of(self.peaks.tegrastats_used);
+        used.value?;
+        let (hi, lo) = (&self.peaks.counters_max, &self.peaks.counters_min);
+        Some(Tegrastats {
+            used_definition: TEGRASTATS_USED_DEFINITION,
+            resolution_bytes: TEGRASTATS_RESOLUTION,
+            ram_used_peak_bytes: used.value,
+            ram_used_peak_t_s: Some(secs(used.t_ns)),
+            ram_total_bytes: hi.get(Counter::TegrastatsRamTotal),
+            swap_used_peak_bytes: hi.get(Counter::TegrastatsSwapUsed),
+            swap_total_bytes: hi.get(Counter::TegrastatsSwapTotal),
+            swap_cached_peak_bytes: hi.get(Counter::TegrastatsSwapCached),
+            lfb_min_bytes: lo.get(Counter::TegrastatsLfbBytes),
+            lfb_min_blocks: lo.get(Counter::TegrastatsLfbBlocks),
+            gpu_load_peak_percent: hi.get(Counter::TegrastatsGpuLoadPercent),
+            gpu_freq_peak_mhz: hi.get(Counter::TegrastatsGpuFreqMhz),
+            emc_load_peak_percent: hi.get(Counter::TegrastatsEmcLoadPercent),
+        })
     }
 
     fn gpu(&self) -> Gpu {

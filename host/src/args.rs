@@ -36,6 +36,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Plot memory over time as SVG.
     Plot(PlotArgs),
+    /// Turn another tool's output into a jetmem trace.
+    Import(ImportArgs),
     /// Write the man page (roff) to stdout.
     #[command(hide = true)]
     Man,
@@ -154,10 +156,11 @@ pub struct MonitorArgs {
     /// Refresh interval, e.g. 500ms, 1s.
     #[arg(short, long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration)]
     pub interval: Duration,
-    /// Also append every reading to this CSV file.
+    /// Also write every reading to this CSV file (columns: docs/cli.md); appends when the file
+    /// exists with the same header, refuses a different one.
     #[arg(long, value_name = "FILE.csv")]
     pub log: Option<PathBuf>,
-    /// Overwrite the log file if it exists.
+    /// Truncate the log file if it exists instead of appending to it.
     #[arg(long)]
     pub force: bool,
     /// Stop after N readings.
@@ -166,6 +169,16 @@ pub struct MonitorArgs {
     /// Read /proc and /sys under this directory instead of /.
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
+    /// Also show this process tree's RSS (repeatable: one column per PID).
+    #[arg(long = "pid", value_name = "PID", conflicts_with = "command")]
+    pub pids: Vec<u32>,
+    /// Run this command and show its process tree's RSS until it exits (after `--`).
+    #[arg(
+        value_name = "CMD",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
 }
 
 /// Output formats of `export`.
@@ -203,4 +216,43 @@ pub struct PlotArgs {
     /// Overwrite the output file if it exists.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub source: ImportSource,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// tegrastats output (`tegrastats --logfile`), L4T R28 to JetPack 7, with or without timestamps.
+    Tegrastats(TegrastatsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TegrastatsArgs {
+    /// tegrastats log files, read in this order as one run.
+    #[arg(required = true, value_name = "LOG")]
+    pub logs: Vec<PathBuf>,
+    /// Trace file to write [default: the first LOG with the extension .jetmem].
+    #[arg(short, long, value_name = "TRACE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Spacing of lines that carry no timestamp (tegrastats --interval; its default is 1 s).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// A label for this run, shown in reports and comparisons [default: the first LOG's name].
+    #[arg(long, value_name = "NAME")]
+    pub label: Option<String>,
+    /// Wall-clock time of the first line: RFC 3339 (2025-04-11T10:36:27+02:00), or
+    /// "YYYY-MM-DD HH:MM:SS" read as UTC [default: the first line's own timestamp, as UTC].
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+    /// The board's MemTotal (tegrastats rounds its total to MiB), e.g. 4059240kB, 7620MiB, 8GiB;
+    /// kB/MB/GB are KiB/MiB/GiB as in /proc/meminfo and tegrastats.
+    #[arg(long, value_name = "SIZE")]
+    pub mem_total: Option<String>,
 }

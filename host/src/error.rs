@@ -35,6 +35,12 @@ pub enum CliError {
     /// Starting the traced command failed.
     #[error("{program}: cannot start: {source}")]
     Spawn { program: String, source: io::Error },
+    /// A setting clap could not check (a time, a size); exit code 1 like every other error.
+    #[error("{0}")]
+    Usage(String),
+    /// An input file is not what the command reads.
+    #[error("{}: {detail}", path.display())]
+    BadInput { path: PathBuf, detail: String },
     /// Writing to stdout failed (other than a closed pipe).
     #[error("stdout: {0}")]
     Stdout(io::Error),

@@ -10,11 +10,12 @@ use serde::Serialize;
 use crate::args::InfoArgs;
 use crate::error::CliError;
 use crate::output::write_stdout;
-use jetmem_core::accounting::{Figures, USED_DEFINITION, figures};
+use jetmem_core::accounting::{Figures, USED_DEFINITION, USED_TEGRASTATS_DEFINITION, figures};
 
 use crate::report::model::{
     PlatformInfo, REPORT_FORMAT_VERSION, architecture_name, gpu_source_name, non_empty,
 };
+use crate::report::text::used_tegrastats_lines;
 use crate::units::{bytes, opt_bytes};
 use jetmem_core::sampler::{Snapshot, SourceState, snapshot};
 
@@ -37,6 +38,9 @@ pub struct InfoSystem {
     pub total_bytes: Option<u64>,
     pub used_bytes: Option<u64>,
     pub used_definition: &'static str,
+    /// `MemTotal − MemFree − Buffers − Cached` (tegrastats' and jtop's "used").
+    pub used_tegrastats_bytes: Option<u64>,
+    pub used_tegrastats_definition: &'static str,
     pub available_bytes: Option<u64>,
     pub free_bytes: Option<u64>,
     pub swap_used_bytes: Option<u64>,
@@ -120,6 +124,8 @@ pub fn model(s: &Snapshot) -> Info {
             total_bytes: f.total,
             used_bytes: f.used,
             used_definition: USED_DEFINITION,
+            used_tegrastats_bytes: f.used_tfbc,
+            used_tegrastats_definition: USED_TEGRASTATS_DEFINITION,
             available_bytes: f.available,
             free_bytes: c.get(Counter::MemFree),
             swap_used_bytes: f.swap_used,
@@ -194,6 +200,15 @@ pub fn text(i: &Info) -> String {
         s.used_definition,
         s.source
     );
+    if let Some(t) = s.used_tegrastats_bytes {
+        used_tegrastats_lines(
+            &mut o,
+            "  used (tegrastats/jtop definition)",
+            t,
+            s.used_tegrastats_definition,
+            "    ",
+        );
+    }
     if let Some(a) = s.available_bytes {
         let _ = writeln!(o, "  available: {}", bytes(a));
     }

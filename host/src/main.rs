@@ -8,6 +8,7 @@ mod args;
 mod config;
 mod error;
 mod export;
+mod import;
 mod info;
 mod logger;
 mod monitor;
@@ -51,9 +52,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Info(a) => info::run(&a)?,
         Command::Record(a) => return Ok(record::run(a)?),
         Command::Report(mut a) => report_cmd(&mut a)?,
-        Command::Monitor(a) => monitor::run(&a)?,
+        Command::Monitor(a) => monitor::run(&config::MonitorConfig::from_args(a)?)?,
         Command::Export(a) => export::run(&a)?,
         Command::Plot(a) => plot::run(&a)?,
+        Command::Import(a) => import::run(a)?,
         Command::Man => {
             let mut out = Vec::new();
             clap_mangen::Man::new(Cli::command()).render(&mut out)?;

@@ -70,6 +70,7 @@ pub fn render(series: &[Series]) -> Result<String, String> {
                         .total
                         .max(p.figures.total_used)
                         .max(p.figures.vram_used)
+                        .max(p.figures.tegrastats_used)
                 })
             })
             .map(gib)
@@ -178,6 +179,14 @@ fn draw_one(chart: &mut Chart<'_, '_>, s: &Series, y_max: f64) -> Result<(), Str
                 .label("total (RAM + VRAM)")
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], BLACK));
         }
+    }
+    let tegrastats = series_of(|p| p.figures.tegrastats_used);
+    if !tegrastats.is_empty() {
+        chart
+            .draw_series(LineSeries::new(tegrastats, CYAN.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label("tegrastats RAM used (its definition, imported)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], CYAN));
     }
     let rss = series_of(|p| p.rss);
     if !rss.is_empty() {

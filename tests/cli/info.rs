@@ -69,6 +69,13 @@ fn expect(name: &str, j: &Value) -> bool {
                 get(&m, "MemTotal") - get(&m, "MemAvailable")
             );
             assert_eq!(j["system"]["available_bytes"], get(&m, "MemAvailable"));
+            // tegrastats/jtop "used": hand-computed from the capture,
+            // 4059240 − 313692 − 57932 − 362944 = 3 324 672 KiB.
+            assert_eq!(
+                j["system"]["used_tegrastats_bytes"],
+                get(&m, "MemTotal") - get(&m, "MemFree") - get(&m, "Buffers") - get(&m, "Cached")
+            );
+            assert_eq!(j["system"]["used_tegrastats_bytes"], 3_324_672 * KIB);
             assert_eq!(j["gpu"]["source"], "meminfo-nvmap");
             assert_eq!(j["gpu"]["used_bytes"], 244_748 * KIB);
             assert_eq!(
@@ -83,6 +90,39 @@ fn expect(name: &str, j: &Value) -> bool {
             assert_eq!(j["gpu"]["used_bytes"], Value::Null);
             assert_eq!(j["gpu"]["source"], Value::Null);
             assert!(j["gpu"]["reason"].as_str().is_some_and(|r| !r.is_empty()));
+        }
+        "orin-nano-jp6-meminfo-tegrastats-pair" => {
+            // The captured pair of issue #17: ours 1520 MiB, tegrastats/jtop's 1276 MiB, and
+            // tegrastats itself printed "RAM 1273/7620MB" a second later (tegrastats.txt).
+            let m = meminfo(&fixture(
+                "orin-nano-jp6-meminfo-tegrastats-pair/proc/meminfo",
+            ));
+            let (used, tfbc) = (1_557_140 * KIB, 1_306_956 * KIB);
+            assert_eq!(
+                get(&m, "MemTotal") - get(&m, "MemAvailable"),
+                used,
+                "7802736 - 6245596 kB"
+            );
+            assert_eq!(j["system"]["used_bytes"], used);
+            assert_eq!(used >> 20, 1520);
+            assert_eq!(
+                j["system"]["used_tegrastats_bytes"],
+                get(&m, "MemTotal") - get(&m, "MemFree") - get(&m, "Buffers") - get(&m, "Cached")
+            );
+            assert_eq!(j["system"]["used_tegrastats_bytes"], tfbc);
+            assert_eq!(tfbc >> 20, 1276, "7802736 - 3668508 - 633812 - 2193460 kB");
+            let line = std::fs::read_to_string(fixture(
+                "orin-nano-jp6-meminfo-tegrastats-pair/tegrastats.txt",
+            ))
+            .unwrap();
+            assert!(line.contains("RAM 1273/7620MB"));
+            // 7802736 kB = 7619.9 MiB: tegrastats rounds to the nearest MiB, not down.
+            assert_eq!(
+                (get(&m, "MemTotal") + (1 << 19)) >> 20,
+                7620,
+                "tegrastats' total is MemTotal in MiB"
+            );
+            assert_eq!(j["gpu"]["source"], Value::Null);
         }
         "nvmap-iovmm-clients-gimbal" => {
             // The clients table is readable: its `total` row (141896K) is the GPU source.
@@ -144,4 +184,27 @@ fn a_missing_root_is_an_error_naming_it() {
             "{cmd:?}: {err}"
         );
     }
+}
+
+/// The text form shows tegrastats/jtop's "used" beside ours, with the reason they differ.
+#[test]
+fn text_shows_both_used_definitions() {
+    let root = fixture("nano-4gb-jp4.6-meminfo");
+    let text = ok_stdout(&jetmem([
+        "info".as_ref(),
+        "--root".as_ref(),
+        root.as_os_str(),
+    ]));
+    // 3 466 544 KiB = 3.31 GiB (MemTotal - MemAvailable); 3 324 672 KiB = 3.17 GiB (T-F-B-C).
+    assert!(
+        text.contains("System memory: 3.31 GiB used of 3.87 GiB (MemTotal - MemAvailable"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  used (tegrastats/jtop definition): 3.17 GiB (MemTotal - MemFree - Buffers - Cached)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("differs: tegrastats/jtop count all of Buffers and Cached as free"));
 }

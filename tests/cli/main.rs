@@ -2,6 +2,7 @@
 
 mod channel;
 mod export;
+mod import;
 mod info;
 mod monitor;
 mod record;

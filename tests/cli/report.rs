@@ -21,6 +21,19 @@ fn unified_report_splits_system_memory_into_gpu_and_the_rest() {
     assert_eq!(u(&j["system"]["total_bytes"]), total);
     assert_eq!(u(&j["system"]["used_peak_bytes"]), used_peak);
     assert_eq!(j["system"]["used_definition"], "MemTotal - MemAvailable");
+    // tegrastats/jtop "used" beside ours: the workload moves drop/2 out of MemFree and
+    // drop/2 out of Cached, so T − F − B − C rises by the whole drop. On the Nano capture
+    // T − F − B − C = 3 324 672 KiB (docs/accounting.md §2).
+    let tfbc = total - get(&m, "MemFree") - get(&m, "Buffers") - get(&m, "Cached");
+    assert_eq!(tfbc, 3_324_672 * 1024);
+    assert_eq!(
+        u(&j["system"]["used_tegrastats_peak_bytes"]),
+        tfbc + UNIFIED.avail_drop
+    );
+    assert_eq!(
+        j["system"]["used_tegrastats_definition"],
+        "MemTotal - MemFree - Buffers - Cached"
+    );
     assert_eq!(
         u(&j["system"]["available_min_bytes"]),
         get(&m, "MemAvailable") - UNIFIED.avail_drop

@@ -56,7 +56,8 @@ else
 fi
 
 step "Python ctypes test"
-JETMEM_LIB="$lib" python3 tests/ffi/test_ctypes.py "$work/py.jmt"
+JETMEM_LIB="$lib" JETMEM_BIN="${JETMEM_BIN:-$target/debug/jetmem}" \
+  python3 tests/ffi/test_ctypes.py "$work/py.jmt"
 
 # What each trace must show: its phases, and the allocator peaks pushed
 # (C: 300+2 MiB and 400 MiB; Python: 150+2 MiB and 256 MiB).

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -212,12 +213,44 @@ static void messages(void) {
   CHECK(strcmp(jetmem_version(), JETMEM_VERSION) == 0);
 }
 
+/* The in-program queries on captured device files (values by hand from the fixtures),
+ * then on this machine; every pointer misuse gives its status and writes nothing. */
+static void queries(const char *fixtures) {
+  char nano[512], orin[512];
+  snprintf(nano, sizeof nano, "%s/nano-4gb-jp4.6-meminfo", fixtures);
+  snprintf(orin, sizeof orin, "%s/orin-nano-super-jp6.2.1-r36.4.7", fixtures);
+  jetmem_memory m;
+  EXPECT(JETMEM_STATUS_OK, jetmem_memory_query(nano, JETMEM_FLAG_NO_CUDA, &m));
+  CHECK(m.architecture == JETMEM_ARCHITECTURE_UNIFIED);
+  CHECK(m.total_bytes == 4059240ull * 1024);
+  CHECK(m.used_bytes == (4059240ull - 592696) * 1024);
+  CHECK(m.used_tegrastats_bytes == 3324672ull * 1024); /* 4059240 - 313692 - 57932 - 362944 */
+  CHECK(m.gpu_source == JETMEM_GPU_SOURCE_MEMINFO_NVMAP);
+  CHECK(m.gpu_used_bytes == 244748ull * 1024 && m.gpu_subset_of_system == 1);
+  CHECK(m.cuda_device_total_bytes == JETMEM_UNKNOWN);
+  int32_t pressure = -1;
+  EXPECT(JETMEM_STATUS_OK, jetmem_under_pressure(nano, JETMEM_FLAG_NO_CUDA, &pressure));
+  CHECK(pressure == 1); /* 14.6 % available */
+  jetmem_platform p;
+  EXPECT(JETMEM_STATUS_OK, jetmem_platform_query(orin, JETMEM_FLAG_NO_CUDA, &p));
+  CHECK(strcmp(p.l4t, "36.4.7") == 0 && strcmp(p.jetpack, "6.2.1") == 0);
+  CHECK(strcmp(p.model, "NVIDIA Jetson Orin Nano Engineering Reference Developer Kit Super") == 0);
+  EXPECT(JETMEM_STATUS_OK, jetmem_memory_query(NULL, JETMEM_FLAG_NO_CUDA, &m));
+  CHECK(m.total_bytes != JETMEM_UNKNOWN && m.used_bytes <= m.total_bytes);
+  EXPECT(JETMEM_STATUS_NULL_PARAMETER, jetmem_memory_query(NULL, JETMEM_FLAG_NO_CUDA, NULL));
+  EXPECT(JETMEM_STATUS_NULL_PARAMETER, jetmem_platform_query(NULL, 0, NULL));
+  EXPECT(JETMEM_STATUS_NULL_PARAMETER, jetmem_under_pressure(NULL, 0, NULL));
+  EXPECT(JETMEM_STATUS_INVALID_ARGUMENT, jetmem_memory_query(NULL, 1u << 7, &m));
+  EXPECT(JETMEM_STATUS_SAMPLER_ERROR, jetmem_memory_query("/nonexistent/root", JETMEM_FLAG_NO_CUDA, &m));
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s OUT.jmt SCRATCH_DIR\n", argv[0]);
     return 2;
   }
   messages();
+  queries(getenv("JETMEM_FIXTURES") ? getenv("JETMEM_FIXTURES") : "tests/fixtures");
   traced_run(argv[1]);
   misuse(argv[2]);
   stop_races_marks(argv[2]);

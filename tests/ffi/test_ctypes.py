@@ -181,12 +181,64 @@ def intervals():
             pass
 
 
+FIXTURES = os.path.join(HERE, "..", "fixtures")
+KiB = 1024
+
+
+def queries():
+    """platform(), memory(), under_pressure() on captured device files (values by hand
+    from tests/fixtures/*/proc/meminfo and etc/nv_tegra_release)."""
+    nano = os.path.join(FIXTURES, "nano-4gb-jp4.6-meminfo")
+    m = jetmem.memory(root=nano, cuda=False)
+    s, g = m["system"], m["gpu"]
+    check(m["architecture"] == "unified", f"nano is unified: {m}")
+    check(s["total_bytes"] == 4059240 * KiB, f"MemTotal: {s}")
+    check(s["used_bytes"] == (4059240 - 592696) * KiB, f"used = MemTotal - MemAvailable: {s}")
+    check(s["used_tegrastats_bytes"] == 3324672 * KiB,
+          f"used (tegrastats) = 4059240 - 313692 - 57932 - 362944 kB: {s}")
+    check(s["available_bytes"] == 592696 * KiB and s["free_bytes"] == 313692 * KiB, f"{s}")
+    check(g["source"] == "meminfo-nvmap" and g["used_bytes"] == 244748 * KiB, f"GPU: {g}")
+    check(g["subset_of_system"] and g["cpu_os_used_bytes"] == (4059240 - 592696 - 244748) * KiB,
+          f"GPU is a subset: {g}")
+    check(m["cuda"]["device_total_bytes"] is None, "no CUDA probed under a root")
+    check(m["torch"] is None, "torch not loaded")
+    # 592696 / 4059240 = 14.6 % available: under the 20 % threshold.
+    check(jetmem.under_pressure(root=nano, cuda=False) is True, "nano under pressure")
+    p = jetmem.platform(root=os.path.join(FIXTURES, "orin-nano-super-jp6.2.1-r36.4.7"), cuda=False)
+    check(p["architecture"] == "unified" and p["l4t"] == "36.4.7" and p["jetpack"] == "6.2.1",
+          f"platform: {p}")
+    check(p["model"] == "NVIDIA Jetson Orin Nano Engineering Reference Developer Kit Super",
+          f"model: {p}")
+    # The same keys and values as `jetmem info --json` on the same files.
+    cli = os.environ.get("JETMEM_BIN")
+    if cli:
+        import json
+        import subprocess
+        info = json.loads(subprocess.run([cli, "info", "--json", "--root", nano], check=True,
+                                         capture_output=True, text=True).stdout)
+        for part in ("system", "gpu", "cuda"):
+            for key, value in m[part].items():
+                check(key in info[part], f"info --json has {part}.{key}")
+                check(info[part].get(key) == value,
+                      f"{part}.{key}: memory() {value} vs info --json {info[part].get(key)}")
+        p_nano = jetmem.platform(root=nano, cuda=False)
+        for key, value in p_nano.items():
+            want = info["architecture"] if key == "architecture" else info["platform"].get(key)
+            check(want == value, f"platform {key}: {value} vs info --json {want}")
+    here = jetmem.memory(cuda=False)
+    check(here["system"]["total_bytes"] and here["system"]["used_bytes"] is not None,
+          f"this machine: {here}")
+    raises(jetmem.SAMPLER_ERROR, jetmem.memory,
+           root="/nonexistent/root", cuda=False)
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     out = sys.argv[1]
     check(jetmem.version().count(".") == 2, f"version looks like x.y.z: {jetmem.version()}")
     intervals()
+    queries()
     traced_run(out)
     check(os.path.getsize(out) > 12, "the trace has more than its preamble")
     with tempfile.TemporaryDirectory() as tmp:

@@ -36,6 +36,7 @@ const NAMES: &[&str] = &[
     "mark-pid",
     "allocator-pid",
     "channel-overflow",
+    "tegrastats-sample",
 ];
 
 fn golden_root() -> PathBuf {
@@ -67,6 +68,23 @@ fn delta_sample() -> Sample {
     s
 }
 
+/// A sample imported from tegrastats (format 1.1): the JetPack 7.2 line of
+/// tests/fixtures/tegrastats/orin-agx-jp7.2-r39.2.txt, counter by counter.
+fn tegrastats_sample() -> Sample {
+    let mut c = Counters::new();
+    c.set(Counter::TegrastatsRamUsed, Some(20642 << 20));
+    c.set(Counter::TegrastatsRamTotal, Some(62817 << 20));
+    c.set(Counter::TegrastatsLfbBytes, Some(2 << 20));
+    c.set(Counter::TegrastatsLfbBlocks, Some(1));
+    c.set(Counter::TegrastatsGpuLoadPercent, Some(12));
+    c.set(Counter::TegrastatsGpuFreqMhz, Some(1300));
+    c.set(Counter::TegrastatsEmcLoadPercent, Some(3));
+    Sample {
+        t_ns: 1_000_000_000,
+        counters: c,
+    }
+}
+
 /// The entries of each golden frame (all frames are sequence number 0).
 fn entries(name: &str) -> Vec<Entry> {
     let r = |rec| Entry::Record(rec);
@@ -77,6 +95,7 @@ fn entries(name: &str) -> Vec<Entry> {
             r(Record::Sample(key_sample())),
             r(Record::Sample(delta_sample())),
         ],
+        "tegrastats-sample" => vec![r(Record::Sample(tegrastats_sample()))],
         "mark" => vec![r(Record::Mark(Mark {
             t_ns: 1_500_000,
             kind: MarkKind::Begin,
@@ -313,6 +332,11 @@ fn golden_dropped() {
 #[test]
 fn golden_end() {
     check_exact("end");
+}
+
+#[test]
+fn golden_tegrastats_sample() {
+    check_exact("tegrastats-sample");
 }
 
 /// Ties the golden files to the version constants: the current version has

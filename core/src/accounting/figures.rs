@@ -33,10 +33,25 @@ pub struct Figures {
     /// CUDA device used: `cuMemGetInfo` total − free (on Tegra ≈ `MemTotal − MemFree`,
     /// page cache included: never "GPU used" unless CUDA is the selected source).
     pub cuda_used: Option<u64>,
+    /// Imported from tegrastats (`RAM x/…`): its own "used", whole MiB; never
+    /// mixed with the meminfo-based figures above (`docs/accounting.md` §2.2).
+    pub tegrastats_used: Option<u64>,
 }
 
 /// How [`Figures::used`] is defined, for reports.
 pub const USED_DEFINITION: &str = "MemTotal - MemAvailable";
+
+/// How [`Figures::used_tfbc`] is defined: tegrastats' and jtop's "used", shown
+/// beside [`USED_DEFINITION`] (`docs/accounting.md` §2).
+pub const USED_TEGRASTATS_DEFINITION: &str = "MemTotal - MemFree - Buffers - Cached";
+
+/// What an imported tegrastats "RAM used" is: tegrastats' own figure, in whole
+/// MiB; NVIDIA documents no formula, and it tracks [`USED_TEGRASTATS_DEFINITION`].
+pub const TEGRASTATS_USED_DEFINITION: &str =
+    "tegrastats RAM used (its own figure, whole MiB; tracks MemTotal - MemFree - Buffers - Cached)";
+
+/// The one-line reason the two "used" figures differ, for every renderer.
+pub const USED_DIFFERENCE: &str = "tegrastats/jtop count all of Buffers and Cached as free; MemAvailable only what the kernel can reclaim";
 
 /// CUDA device used: `CudaTotal − CudaFree`, unknown when either is.
 pub fn cuda_used(counters: &Counters) -> Option<u64> {
@@ -74,6 +89,7 @@ pub fn figures(platform: &Platform, counters: &Counters) -> Figures {
         swap_used,
         swap_is_zram,
         cuda_used,
+        tegrastats_used: g(Counter::TegrastatsRamUsed),
         ..Figures::default()
     };
     match platform.architecture {

@@ -18,7 +18,10 @@ mod peaks;
 mod phases;
 mod pressure;
 
-pub use figures::{Figures, USED_DEFINITION, cuda_used, figures};
+pub use figures::{
+    Figures, TEGRASTATS_USED_DEFINITION, USED_DEFINITION, USED_DIFFERENCE,
+    USED_TEGRASTATS_DEFINITION, cuda_used, figures,
+};
 pub use gpu_source::{
     Access, GpuAvailability, REASON_CUDA_FOR_NVMAP, REASON_NEEDS_ROOT, REASON_NO_SOURCE,
     gpu_used_from, select_gpu_source,

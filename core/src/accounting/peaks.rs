@@ -3,7 +3,7 @@
 //! report analysis alike.
 
 use super::figures::Figures;
-use crate::record::Counters;
+use crate::record::{Counter, Counters};
 
 /// A running maximum (or minimum) of optional values, with the time it was reached.
 /// Ties keep the earliest time; unknown values leave it unchanged.
@@ -112,6 +112,10 @@ pub struct Peaks {
     pub swap_used: Option<Extent>,
     /// [`Figures::cuda_used`].
     pub cuda_used: Option<Extent>,
+    /// [`Figures::tegrastats_used`].
+    pub tegrastats_used: Option<Extent>,
+    /// The traced tree's RSS ([`Counter::TreeRss`]), with when.
+    pub tree_rss: Option<Extent>,
     /// Largest value of each counter (absent: never seen).
     pub counters_max: Counters,
     /// Smallest value of each counter (absent: never seen).
@@ -141,6 +145,8 @@ impl Peaks {
         let total_used = widen(&mut self.total_used, f.total_used, t_ns);
         widen(&mut self.swap_used, f.swap_used, t_ns);
         widen(&mut self.cuda_used, f.cuda_used, t_ns);
+        widen(&mut self.tegrastats_used, f.tegrastats_used, t_ns);
+        widen(&mut self.tree_rss, c.get(Counter::TreeRss), t_ns);
         for (counter, v) in c.iter() {
             let hi = self.counters_max.get(counter).map_or(v, |m| m.max(v));
             let lo = self.counters_min.get(counter).map_or(v, |m| m.min(v));

@@ -22,6 +22,7 @@ pub mod proc_cgroup;
 pub mod stat;
 pub mod statm;
 pub mod status;
+pub mod tegrastats;
 pub mod zram;
 
 use core::fmt;

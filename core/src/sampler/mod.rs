@@ -244,6 +244,13 @@ impl LiveSampler {
         self.collector.sources()
     }
 
+    /// Makes the calling thread the one that reads CUDA figures: call it before
+    /// [`LiveSampler::sample`] when samples are taken from another thread than
+    /// the one that opened the sampler (the FFI's in-program queries).
+    pub fn bind_thread(&self) {
+        self.collector.bind_thread();
+    }
+
     /// Reads the counters now (slow-path files at most every 100 ms).
     pub fn sample(&mut self) -> Sample {
         let now = std::time::Instant::now();

@@ -29,6 +29,8 @@ pub struct Report {
     #[serde(serialize_with = "cuda_or_null")]
     pub cuda: Cuda,
     pub process: Process,
+    /// `null` in JSON unless the trace was imported from tegrastats.
+    pub tegrastats: Option<Tegrastats>,
     pub total_peak_bytes: Option<u64>,
     pub total_peak: TotalPeak,
     pub headroom: Headroom,
@@ -86,9 +88,31 @@ pub struct System {
     pub used_peak_bytes: Option<u64>,
     pub used_peak_t_s: Option<f64>,
     pub used_definition: &'static str,
+    /// Highest `MemTotal − MemFree − Buffers − Cached` (tegrastats' and jtop's "used").
+    pub used_tegrastats_peak_bytes: Option<u64>,
+    pub used_tegrastats_definition: &'static str,
     pub available_min_bytes: Option<u64>,
     pub swap_used_peak_bytes: Option<u64>,
     pub swap_is_zram: bool,
+}
+
+/// Figures imported from tegrastats (`jetmem import tegrastats`), with its own
+/// definition of "used" and its resolution of 1 MiB.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tegrastats {
+    pub used_definition: &'static str,
+    pub resolution_bytes: u64,
+    pub ram_used_peak_bytes: Option<u64>,
+    pub ram_used_peak_t_s: Option<f64>,
+    pub ram_total_bytes: Option<u64>,
+    pub swap_used_peak_bytes: Option<u64>,
+    pub swap_total_bytes: Option<u64>,
+    pub swap_cached_peak_bytes: Option<u64>,
+    pub lfb_min_bytes: Option<u64>,
+    pub lfb_min_blocks: Option<u64>,
+    pub gpu_load_peak_percent: Option<u64>,
+    pub gpu_freq_peak_mhz: Option<u64>,
+    pub emc_load_peak_percent: Option<u64>,
 }
 
 /// GPU memory: a subset of system memory on unified, VRAM on discrete.

@@ -78,11 +78,15 @@ pub fn table_cells(r: &Report) -> Vec<String> {
                 .total_peak_bytes
                 .map(|t| format!("{} (RAM+VRAM)", bytes(t)))
                 .unwrap_or_else(|| "unknown".to_owned()),
-            _ => r
-                .system
-                .used_peak_bytes
-                .map(bytes)
-                .unwrap_or_else(|| "unknown".to_owned()),
+            _ => match (r.system.used_peak_bytes, &r.tegrastats) {
+                (Some(u), _) => bytes(u),
+                // An imported tegrastats log: its own "used", named as such.
+                (None, Some(t)) => t
+                    .ram_used_peak_bytes
+                    .map(|u| format!("{} (tegrastats)", bytes(u)))
+                    .unwrap_or_else(|| "unknown".to_owned()),
+                (None, None) => "unknown".to_owned(),
+            },
         },
         gpu_cell(r),
         r.process

@@ -2,11 +2,12 @@
 
 use std::fmt::Write;
 
+use jetmem_core::accounting::USED_DIFFERENCE;
 use jetmem_core::record::{Architecture, GpuSource};
 
 use crate::args::PhaseView;
 use crate::report::aligned;
-use crate::report::model::Report;
+use crate::report::model::{Report, Tegrastats};
 use crate::report::phase_table::{
     OCCURRENCE_COLUMNS, SUMMARY_COLUMNS, occurrence_rows, summary_rows,
 };
@@ -159,9 +160,31 @@ fn cpu_only(o: &mut String, r: &Report) {
     let _ = writeln!(o, "Architecture: CPU only, no GPU seen{}", machine(r));
 }
 
+/// tegrastats/jtop's "used" and why it differs from ours: the same two lines in
+/// `report` and `info`.
+pub fn used_tegrastats_lines(
+    o: &mut String,
+    head: &str,
+    value: u64,
+    definition: &str,
+    indent: &str,
+) {
+    let _ = writeln!(o, "{head}: {} ({definition})", bytes(value));
+    let _ = writeln!(o, "{indent}differs: {USED_DIFFERENCE}");
+}
+
 fn common(o: &mut String, r: &Report, style: Style) {
     let s = &r.system;
     let _ = writeln!(o, "Used = {}", s.used_definition);
+    if let Some(t) = s.used_tegrastats_peak_bytes {
+        used_tegrastats_lines(
+            o,
+            "Used (tegrastats/jtop definition) peak",
+            t,
+            s.used_tegrastats_definition,
+            "  ",
+        );
+    }
     if let Some(a) = s.available_min_bytes {
         let _ = writeln!(o, "Available minimum: {}", bytes(a));
     }
@@ -172,6 +195,9 @@ fn common(o: &mut String, r: &Report, style: Style) {
             ""
         };
         let _ = writeln!(o, "Swap used peak: {}{zram}", bytes(sw));
+    }
+    if let Some(t) = &r.tegrastats {
+        tegrastats(o, t);
     }
     let p = &r.process;
     if let Some(rss) = p.rss_peak_bytes {
@@ -294,4 +320,49 @@ fn advice(o: &mut String, r: &Report, style: Style) {
     for a in &r.advice {
         let _ = writeln!(o, "  - {}", a.message);
     }
+}
+
+/// The figures imported from tegrastats, named as its own.
+fn tegrastats(o: &mut String, t: &Tegrastats) {
+    let _ = writeln!(
+        o,
+        "Imported from tegrastats (its own \"used\", {} resolution; not MemTotal - MemAvailable):",
+        bytes(t.resolution_bytes)
+    );
+    if let Some(u) = t.ram_used_peak_bytes {
+        let of = t
+            .ram_total_bytes
+            .map(|total| format!(" of {} ({} %)", bytes(total), percent(u, total)))
+            .unwrap_or_default();
+        let at = t
+            .ram_used_peak_t_s
+            .map(|s| format!(" at {s:.3} s"))
+            .unwrap_or_default();
+        let _ = writeln!(o, "  RAM used peak: {}{of}{at}", bytes(u));
+    }
+    if let Some(sw) = t.swap_used_peak_bytes {
+        let _ = writeln!(
+            o,
+            "  swap used peak: {} of {} (cached peak {})",
+            bytes(sw),
+            opt_bytes(t.swap_total_bytes),
+            opt_bytes(t.swap_cached_peak_bytes)
+        );
+    }
+    if let (Some(b), Some(n)) = (t.lfb_min_bytes, t.lfb_min_blocks) {
+        let _ = writeln!(
+            o,
+            "  largest free block, smallest seen: {} (fewest blocks of that size: {n})",
+            bytes(b)
+        );
+    }
+    let pct = |v: Option<u64>| v.map_or_else(|| "unknown".to_owned(), |v| format!("{v} %"));
+    let _ = writeln!(
+        o,
+        "  GPU load peak: {}, GPU clock peak: {}, EMC load peak: {}",
+        pct(t.gpu_load_peak_percent),
+        t.gpu_freq_peak_mhz
+            .map_or_else(|| "unknown".to_owned(), |f| format!("{f} MHz")),
+        pct(t.emc_load_peak_percent)
+    );
 }
