@@ -22,6 +22,8 @@ import os
 import re
 import threading
 
+from ._lib import candidates as _candidates
+
 __all__ = [
     "Error",
     "Tracer",
@@ -81,18 +83,6 @@ class _Config(ctypes.Structure):
         ("flags", ctypes.c_uint32),
         ("root", ctypes.c_char_p),
     ]
-
-
-def _candidates():
-    env = os.environ.get("JETMEM_LIB")
-    if env:
-        yield env
-        return
-    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), _LIB_NAME)
-    if os.path.exists(here):
-        yield here
-    found = ctypes.util.find_library("jetmem")
-    yield found or _LIB_NAME
 
 
 def _load():
