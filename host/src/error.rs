@@ -35,6 +35,12 @@ pub enum CliError {
     /// Starting the traced command failed.
     #[error("{program}: cannot start: {source}")]
     Spawn { program: String, source: io::Error },
+    /// `jetmem serve` could not listen on its address.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: io::Error,
+    },
     /// Writing to stdout failed (other than a closed pipe).
     #[error("stdout: {0}")]
     Stdout(io::Error),

@@ -15,6 +15,7 @@ mod output;
 mod plot;
 mod record;
 mod report;
+mod serve;
 mod signals;
 mod style;
 mod trace;
@@ -54,6 +55,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Monitor(a) => monitor::run(&a)?,
         Command::Export(a) => export::run(&a)?,
         Command::Plot(a) => plot::run(&a)?,
+        Command::Serve(a) => serve::run(&a)?,
         Command::Man => {
             let mut out = Vec::new();
             clap_mangen::Man::new(Cli::command()).render(&mut out)?;

@@ -5,6 +5,7 @@ mod info;
 mod monitor;
 mod record;
 mod report;
+mod serve;
 mod traces;
 mod usage;
 
