@@ -1,0 +1,194 @@
+"""A real Prometheus scrapes `jetmem serve` every second (tests/prometheus/run.sh).
+
+Asserts, through Prometheus's HTTP API:
+1. jetmem_system_used_bytes is within 2 % of /proc/meminfo's MemTotal - MemAvailable
+   read at the same time (around the query);
+2. a 1.5 s allocation spike of 500 MiB shows in jetmem_system_used_max_bytes;
+3. the exporter's CPU use stays bounded (printed; the figure goes to docs/PERFORMANCE.md).
+Binds 127.0.0.1 only, and stops everything it started, within a bounded time.
+
+Usage: python3 test_prometheus.py JETMEM_BINARY WORKDIR
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+MIB = 1 << 20
+SPIKE = 500 * MIB
+CPU_LIMIT_PERCENT = 5.0  # of one core, at the default 100 ms interval
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def meminfo_used():
+    fields = {}
+    with open("/proc/meminfo") as f:
+        for line in f:
+            key, rest = line.split(":", 1)
+            fields[key] = int(rest.split()[0]) * 1024
+    return fields["MemTotal"] - fields["MemAvailable"]
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # utime and stime are fields 14 and 15 (1-based) of stat; here after the comm.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Prometheus:
+    def __init__(self, port):
+        self.base = f"http://127.0.0.1:{port}"
+
+    def get(self, path, **params):
+        url = self.base + path + ("?" + urllib.parse.urlencode(params) if params else "")
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return json.load(r)
+
+    def query(self, expr, at=None):
+        params = {"query": expr}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
+        j = self.get("/api/v1/query", **params)
+        assert j["status"] == "success", j
+        return [(r["metric"], float(r["value"][1])) for r in j["data"]["result"]]
+
+    def scalar(self, expr, at=None):
+        rows = self.query(expr, at)
+        assert len(rows) == 1, f"{expr}: {rows}"
+        return rows[0][1]
+
+
+def wait_for(what, check, timeout=30.0):
+    end = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < end:
+        try:
+            if check():
+                return
+        except (OSError, AssertionError, KeyError, ValueError) as e:
+            last = e
+        time.sleep(0.2)
+    raise SystemExit(f"FAIL: timed out waiting for {what} (last error: {last})")
+
+
+def start_serve(jetmem):
+    p = subprocess.Popen([jetmem, "serve", "--listen", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True)
+    line = p.stderr.readline().strip()
+    prefix = "jetmem serve: listening on http://"
+    if not line.startswith(prefix):
+        p.kill()
+        raise SystemExit(f"FAIL: jetmem serve said {line!r}")
+    return p, line[len(prefix):].rsplit("/", 1)[0]
+
+
+def start_prometheus(work, target):
+    port = free_port()
+    cfg = os.path.join(work, "prometheus.yml")
+    with open(cfg, "w") as f:
+        f.write(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
+            "scrape_configs:\n  - job_name: jetmem\n"
+            f"    static_configs:\n      - targets: ['{target}']\n"
+        )
+    log = open(os.path.join(work, "prometheus.log"), "w")
+    p = subprocess.Popen(
+        ["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={work}/tsdb",
+         f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    return p, Prometheus(port)
+
+
+def check_used(prom):
+    """1. The last scrape agrees with meminfo read around the query."""
+    attempts = []
+    for _ in range(5):
+        before = meminfo_used()
+        got = prom.scalar('jetmem_system_used_bytes{job="jetmem"}')
+        after = meminfo_used()
+        lo, hi = min(before, after), max(before, after)
+        err = 0.0 if lo <= got <= hi else min(abs(got - lo), abs(got - hi)) / hi
+        attempts.append((got, before, after, err))
+        if err <= 0.02:
+            print(f"used: prometheus {got / MIB:.1f} MiB, meminfo {before / MIB:.1f}..{after / MIB:.1f} MiB "
+                  f"(off by {err * 100:.2f} %)")
+            return
+        time.sleep(1.1)
+    raise SystemExit(f"FAIL: jetmem_system_used_bytes is not within 2 % of meminfo: {attempts}")
+
+
+def check_spike(prom):
+    """2. A 1.5 s spike of 500 MiB shows in jetmem_system_used_max_bytes."""
+    time.sleep(3)
+    t0 = time.time()
+    subprocess.run(
+        [sys.executable, "-c",
+         f"import time; b = b'\\x01' * {SPIKE}; time.sleep(1.5); del b"],
+        check=True,
+    )
+    t1 = time.time()
+    time.sleep(2.5)  # two more scrapes
+    base = prom.scalar('min_over_time(jetmem_system_used_bytes{job="jetmem"}[3s])', at=t0)
+    peak = prom.scalar('max_over_time(jetmem_system_used_max_bytes{job="jetmem"}[4s])', at=t1 + 2.5)
+    rise = peak - base
+    print(f"spike: baseline {base / MIB:.1f} MiB, used_max {peak / MIB:.1f} MiB: +{rise / MIB:.1f} MiB "
+          f"(spike {SPIKE // MIB} MiB for 1.5 s)")
+    if rise < 0.9 * SPIKE:
+        raise SystemExit(f"FAIL: the 500 MiB spike rose jetmem_system_used_max_bytes by only {rise / MIB:.1f} MiB")
+
+
+def main():
+    jetmem, work = sys.argv[1], sys.argv[2]
+    serve, target = start_serve(jetmem)
+    prom = None
+    try:
+        cpu0, wall0 = cpu_seconds(serve.pid), time.monotonic()
+        prom_proc, prom = start_prometheus(work, target)
+        try:
+            wait_for("Prometheus to be ready", lambda: urllib.request.urlopen(prom.base + "/-/ready", timeout=2).status == 200)
+            wait_for("the first scrapes of jetmem serve",
+                     lambda: prom.scalar('up{job="jetmem"}') == 1 and prom.query('jetmem_samples_total{job="jetmem"}'))
+            check_used(prom)
+            check_spike(prom)
+            wait_for("two points of the CPU counter", lambda: prom.query('rate(jetmem_sampler_cpu_seconds_total[5s])'))
+            cpu_rate = prom.scalar('rate(jetmem_sampler_cpu_seconds_total{job="jetmem"}[5s])')
+            samples = prom.scalar('jetmem_samples_total{job="jetmem"}')
+            missed = prom.scalar('jetmem_deadlines_missed_total{job="jetmem"}')
+        finally:
+            prom_proc.terminate()
+            try:
+                prom_proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                prom_proc.kill()
+        cpu = cpu_seconds(serve.pid) - cpu0
+        wall = time.monotonic() - wall0
+    finally:
+        serve.terminate()
+        try:
+            serve.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+    percent = 100 * cpu / wall
+    print(f"cpu: jetmem serve used {cpu:.3f} s of CPU in {wall:.1f} s = {percent:.2f} % of one core "
+          f"(Prometheus' rate of jetmem_sampler_cpu_seconds_total: {cpu_rate * 100:.2f} %); "
+          f"{samples:.0f} samples, {missed:.0f} deadlines missed")
+    if percent > CPU_LIMIT_PERCENT:
+        raise SystemExit(f"FAIL: jetmem serve used {percent:.2f} % of a core (limit {CPU_LIMIT_PERCENT} %)")
+    if serve.returncode != 0:
+        raise SystemExit(f"FAIL: jetmem serve exited with {serve.returncode} on SIGTERM")
+    print("prometheus: all passed")
+
+
+if __name__ == "__main__":
+    main()
