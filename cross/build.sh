@@ -57,11 +57,13 @@ generate_cli_assets() {
 }
 
 # Files the full package needs besides the two binaries.
-FULL_ONLY_SOURCES=(ffi/include/jetmem.h ffi/python/jetmem/__init__.py ffi/python/jetmem/_lib.py)
+FULL_ONLY_SOURCES=(ffi/include/jetmem.h ffi/python/jetmem/__init__.py ffi/python/jetmem/_lib.py
+    contrib/systemd/jetmem-serve.service)
 FULL_ONLY_PATHS=(./usr/include/jetmem.h ./usr/lib/python3/dist-packages/jetmem/__init__.py
     ./usr/lib/python3/dist-packages/jetmem/_lib.py
     ./usr/share/man/man1/jetmem.1.gz ./usr/share/bash-completion/completions/jetmem
-    ./usr/share/zsh/vendor-completions/_jetmem ./usr/share/fish/vendor_completions.d/jetmem.fish)
+    ./usr/share/zsh/vendor-completions/_jetmem ./usr/share/fish/vendor_completions.d/jetmem.fish
+    ./lib/systemd/system/jetmem-serve.service)
 ALWAYS_PATHS=(./usr/bin/jetmem ./usr/lib/libjetmem.so)
 
 build_deb() {
@@ -96,6 +98,11 @@ inspect_deb() {
     expected+=("${FULL_ONLY_PATHS[@]}")
     if ! diff <(printf '%s\n' "${expected[@]}" | sort) <(echo "$files"); then
         echo "the .deb's files differ from the expected list (< expected, > packaged)" >&2
+        return 1
+    fi
+    # The systemd unit is installed, not enabled: no maintainer script may run systemctl.
+    if dpkg-deb -I "$DEB" | grep -Eq '^ +[0-9]+ bytes, +[0-9]+ lines +\*? *(postinst|prerm|postrm)'; then
+        echo "the .deb has maintainer scripts: jetmem-serve.service must not be enabled" >&2
         return 1
     fi
     grep -Eq '^-rwxr-xr-x .* \./usr/bin/jetmem$' <<<"$listing" || {

@@ -4,10 +4,12 @@ Asserts, through Prometheus's HTTP API:
 1. jetmem_system_used_bytes is within 2 % of /proc/meminfo's MemTotal - MemAvailable
    read at the same time (around the query);
 2. a 1.5 s allocation spike of 500 MiB shows in jetmem_system_used_max_bytes;
-3. the exporter's CPU use stays bounded (printed; the figure goes to docs/PERFORMANCE.md).
+3. the exporter's CPU use stays bounded (printed; the figure goes to docs/PERFORMANCE.md);
+4. every query of the Grafana dashboard (contrib/grafana/jetmem.json) is valid PromQL
+   and each panel shows data.
 Binds 127.0.0.1 only, and stops everything it started, within a bounded time.
 
-Usage: python3 test_prometheus.py JETMEM_BINARY WORKDIR
+Usage: python3 test_prometheus.py JETMEM_BINARY WORKDIR DASHBOARD_JSON
 """
 
 import json
@@ -83,7 +85,9 @@ def wait_for(what, check, timeout=30.0):
 
 
 def start_serve(jetmem):
-    p = subprocess.Popen([jetmem, "serve", "--listen", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True)
+    # --pid: this test's own process, so the dashboard's per-process panel has a series.
+    p = subprocess.Popen([jetmem, "serve", "--listen", "127.0.0.1:0", "--pid", str(os.getpid())],
+                         stderr=subprocess.PIPE, text=True)
     line = p.stderr.readline().strip()
     prefix = "jetmem serve: listening on http://"
     if not line.startswith(prefix):
@@ -148,8 +152,22 @@ def check_spike(prom):
         raise SystemExit(f"FAIL: the 500 MiB spike rose jetmem_system_used_max_bytes by only {rise / MIB:.1f} MiB")
 
 
+def check_dashboard(prom, path):
+    """4. Each panel's queries run on the real Prometheus and at least one returns data."""
+    with open(path) as f:
+        dash = json.load(f)
+    for panel in dash["panels"]:
+        rows = 0
+        for t in panel["targets"]:
+            expr = t["expr"].replace("$instance", ".*").replace("$__rate_interval", "5s")
+            rows += len(prom.query(expr))
+        if rows == 0:
+            raise SystemExit(f"FAIL: dashboard panel {panel['title']!r} shows no data")
+        print(f"dashboard: {panel['title']!r}: {rows} series")
+
+
 def main():
-    jetmem, work = sys.argv[1], sys.argv[2]
+    jetmem, work, dashboard = sys.argv[1], sys.argv[2], sys.argv[3]
     serve, target = start_serve(jetmem)
     prom = None
     try:
@@ -162,6 +180,7 @@ def main():
             check_used(prom)
             check_spike(prom)
             wait_for("two points of the CPU counter", lambda: prom.query('rate(jetmem_sampler_cpu_seconds_total[5s])'))
+            check_dashboard(prom, dashboard)
             cpu_rate = prom.scalar('rate(jetmem_sampler_cpu_seconds_total{job="jetmem"}[5s])')
             samples = prom.scalar('jetmem_samples_total{job="jetmem"}')
             missed = prom.scalar('jetmem_deadlines_missed_total{job="jetmem"}')
