@@ -44,6 +44,19 @@ fn serve(args: &[&str]) -> Server {
     Server { child, addr }
 }
 
+/// `jetmem serve` on the recorded Jetson Nano root, sampling every `interval`.
+fn serve_nano(interval: &str) -> Server {
+    let root = fixture("nano-4gb-jp4.6-meminfo");
+    serve(&[
+        "--root",
+        root.to_str().unwrap(),
+        "--interval",
+        interval,
+        "--window",
+        "1s",
+    ])
+}
+
 /// `GET path` with an optional Accept header: (head, body).
 fn get_http(addr: SocketAddr, path: &str, accept: Option<&str>) -> (String, String) {
     let mut s = TcpStream::connect(addr).unwrap();
@@ -94,15 +107,7 @@ fn promtool_check(body: &str) {
 
 #[test]
 fn serve_exposes_the_fixtures_figures_in_both_formats() {
-    let root = fixture("nano-4gb-jp4.6-meminfo");
-    let server = serve(&[
-        "--root",
-        root.to_str().unwrap(),
-        "--interval",
-        "20ms",
-        "--window",
-        "1s",
-    ]);
+    let server = serve_nano("20ms");
     let m = nano_meminfo();
     let total = get(&m, "MemTotal");
     let used = total - get(&m, "MemAvailable");
@@ -180,15 +185,7 @@ fn serve_exposes_the_fixtures_figures_in_both_formats() {
 
 #[test]
 fn idle_clients_do_not_hold_up_sampling_or_scrapes() {
-    let root = fixture("nano-4gb-jp4.6-meminfo");
-    let server = serve(&[
-        "--root",
-        root.to_str().unwrap(),
-        "--interval",
-        "10ms",
-        "--window",
-        "1s",
-    ]);
+    let server = serve_nano("10ms");
     // Connections that never send a request (fewer than the limit of 16).
     let idle: Vec<TcpStream> = (0..8)
         .map(|_| TcpStream::connect(server.addr).unwrap())

@@ -166,6 +166,16 @@ def check_dashboard(prom, path):
         print(f"dashboard: {panel['title']!r}: {rows} series")
 
 
+def stop(proc, grace):
+    """SIGTERM, then SIGKILL after `grace` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def main():
     jetmem, work, dashboard = sys.argv[1], sys.argv[2], sys.argv[3]
     serve, target = start_serve(jetmem)
@@ -185,19 +195,11 @@ def main():
             samples = prom.scalar('jetmem_samples_total{job="jetmem"}')
             missed = prom.scalar('jetmem_deadlines_missed_total{job="jetmem"}')
         finally:
-            prom_proc.terminate()
-            try:
-                prom_proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                prom_proc.kill()
+            stop(prom_proc, 10)
         cpu = cpu_seconds(serve.pid) - cpu0
         wall = time.monotonic() - wall0
     finally:
-        serve.terminate()
-        try:
-            serve.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            serve.kill()
+        stop(serve, 5)
     percent = 100 * cpu / wall
     print(f"cpu: jetmem serve used {cpu:.3f} s of CPU in {wall:.1f} s = {percent:.2f} % of one core "
           f"(Prometheus' rate of jetmem_sampler_cpu_seconds_total: {cpu_rate * 100:.2f} %); "
