@@ -57,10 +57,10 @@ generate_cli_assets() {
 }
 
 # Files the full package needs besides the two binaries.
-FULL_ONLY_SOURCES=(ffi/include/jetmem.h ffi/python/jetmem/__init__.py ffi/python/jetmem/_lib.py
+FULL_ONLY_SOURCES=(ffi/include/jetmem.h ffi/python/jetmem/__init__.py ffi/python/jetmem/_libpath.py
     contrib/systemd/jetmem-serve.service)
 FULL_ONLY_PATHS=(./usr/include/jetmem.h ./usr/lib/python3/dist-packages/jetmem/__init__.py
-    ./usr/lib/python3/dist-packages/jetmem/_lib.py
+    ./usr/lib/python3/dist-packages/jetmem/_libpath.py
     ./usr/share/man/man1/jetmem.1.gz ./usr/share/bash-completion/completions/jetmem
     ./usr/share/zsh/vendor-completions/_jetmem ./usr/share/fish/vendor_completions.d/jetmem.fish
     ./lib/systemd/system/jetmem-serve.service)

@@ -22,7 +22,7 @@ import os
 import re
 import threading
 
-from ._lib import candidates as _candidates
+from ._libpath import candidates as _candidates
 
 __all__ = [
     "Error",
