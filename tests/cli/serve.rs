@@ -251,3 +251,19 @@ fn serve_refuses_bad_settings_with_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no process with pid 4294967294"));
 }
+
+#[test]
+fn serve_match_follows_processes_by_name() {
+    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    let pid = sleeper.id();
+    let server = serve(&["--match", "sleep", "--interval", "20ms", "--window", "1s"]);
+    let (_, body) = get_http(server.addr, "/metrics", None);
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    let series = format!("jetmem_process_rss_bytes{{pid=\"{pid}\",name=\"sleep\"}}");
+    let rss = value(&body, &series).unwrap_or_else(|| panic!("no {series} in\n{body}"));
+    assert!(rss > 0.0, "{rss}");
+    // Only processes named sleep: the server itself is not among them.
+    let own = format!("pid=\"{}\"", server.child.id());
+    assert!(!body.contains(&own), "{body}");
+}
