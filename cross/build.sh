@@ -111,6 +111,20 @@ inspect_deb() {
     }
 }
 
+# systemd's own checker on the unit the .deb installs (ExecStart pointed at the
+# x86-64 build, which must exist for `verify`).
+verify_unit() {
+    if ! command -v systemd-analyze >/dev/null; then
+        skipped "systemd-analyze verify contrib/systemd/jetmem-serve.service" "no systemd-analyze here"
+        return 0
+    fi
+    local dir=target/unit-check
+    rm -rf "$dir" && mkdir -p "$dir"
+    sed "s|/usr/bin/jetmem|$PWD/$HOST_JETMEM|" contrib/systemd/jetmem-serve.service >"$dir/jetmem-serve.service"
+    systemd-analyze verify --man=no "$dir/jetmem-serve.service"
+    echo "jetmem-serve.service: systemd-analyze verify ok"
+}
+
 step "install cross tools" ensure_cross_tools
 step "cargo zigbuild --release --target $TRIPLE.$GLIBC_FLOOR" zigbuild_release
 step "glibc floor $GLIBC_FLOOR: jetmem and libjetmem.so" \
@@ -118,4 +132,5 @@ step "glibc floor $GLIBC_FLOOR: jetmem and libjetmem.so" \
 step "man page and completions from the x86-64 build" generate_cli_assets
 step "cargo deb (arm64)" build_deb
 step "inspect the .deb" inspect_deb
+step "systemd-analyze verify jetmem-serve.service" verify_unit
 step_summary
