@@ -239,3 +239,63 @@ fn sources(e: &mut Encoder, fixed: &Fixed) {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "../../../tests/support/counting_alloc.rs"]
+mod counting_alloc;
+
+#[cfg(test)]
+#[global_allocator]
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::procs::{Processes, Selection};
+    use crate::serve::sampling::Sampling;
+    use crate::serve::state::ProcessView;
+    use jetmem_core::sampler::{LiveSampler, Target};
+    use std::path::Path;
+    use std::time::Duration;
+
+    /// A scrape of the recorded Nano root allocates nothing once its response
+    /// buffer exists (the "no allocation beyond the response buffer"),
+    /// in both formats, processes included.
+    #[test]
+    fn rendering_a_scrape_allocates_only_the_response_buffer() {
+        let root = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/nano-4gb-jp4.6-meminfo"
+        ));
+        let live = LiveSampler::open(root, Target::System, false).unwrap();
+        let procs = Processes::open(root, Selection::None, 4096, 1_000_000_000).unwrap();
+        let mut sampling = Sampling::new(live, procs, Duration::from_secs(1));
+        let (platform, sources) = sampling.machine();
+        let mut first = sampling.step().clone();
+        let _ = first.processes.push(ProcessView {
+            pid: 4242,
+            name: jetmem_core::text::truncated("python3"),
+            rss: Some(1 << 20),
+            rss_max: Some(2 << 20),
+        });
+        let shared = Shared::new(platform, sources, first);
+        let fixed = Fixed::new(&shared);
+        let mut text = String::with_capacity(64 << 10);
+        let mut om = String::with_capacity(64 << 10);
+        counting_alloc::start();
+        render(&mut text, Format::Text, &shared, &fixed);
+        render(&mut om, Format::OpenMetrics, &shared, &fixed);
+        counting_alloc::pause();
+        assert_eq!(
+            counting_alloc::allocations(),
+            0,
+            "allocations while rendering"
+        );
+        assert!(
+            text.contains("jetmem_process_rss_max_bytes{pid=\"4242\",name=\"python3\"} 2097152\n"),
+            "{text}"
+        );
+        assert!(text.contains("\njetmem_system_used_bytes "), "{text}");
+        assert!(om.ends_with("# EOF\n"), "{om}");
+    }
+}
