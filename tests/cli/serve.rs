@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::traces::{fixture, get, nano_meminfo};
+use crate::traces::{fixture, get, nano_meminfo, scratch};
 use crate::{jetmem, jetmem_command};
 
 /// A running `jetmem serve`, killed when dropped.
@@ -33,12 +33,20 @@ fn serve(args: &[&str]) -> Server {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = lines.next().expect("serve printed nothing").unwrap();
-    let addr = line
-        .strip_prefix("jetmem serve: listening on http://")
-        .and_then(|rest| rest.strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+    // Warnings may come first; the listening line names the port.
+    let mut said = Vec::new();
+    let addr = BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            let addr = line
+                .strip_prefix("jetmem serve: listening on http://")
+                .and_then(|rest| rest.strip_suffix("/metrics"))
+                .map(str::to_owned);
+            said.push(line);
+            addr
+        })
+        .unwrap_or_else(|| panic!("serve never said where it listens: {said:?}"))
         .parse()
         .unwrap();
     Server { child, addr }
@@ -254,16 +262,20 @@ fn serve_refuses_bad_settings_with_a_clear_error() {
 
 #[test]
 fn serve_match_follows_processes_by_name() {
-    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    // `sleep` under a name no other process has (comm: the first 15 bytes).
+    let name = format!("jm-match-{}", std::process::id() % 100_000);
+    let dir = scratch("serve-match");
+    let program = dir.join(&name);
+    std::fs::copy("/bin/sleep", &program).unwrap();
+    let mut sleeper = Command::new(&program).arg("30").spawn().unwrap();
     let pid = sleeper.id();
-    let server = serve(&["--match", "sleep", "--interval", "20ms", "--window", "1s"]);
+    let server = serve(&["--match", &name, "--interval", "20ms", "--window", "1s"]);
     let (_, body) = get_http(server.addr, "/metrics", None);
     let _ = sleeper.kill();
     let _ = sleeper.wait();
-    let series = format!("jetmem_process_rss_bytes{{pid=\"{pid}\",name=\"sleep\"}}");
+    let series = format!("jetmem_process_rss_bytes{{pid=\"{pid}\",name=\"{name}\"}}");
     let rss = value(&body, &series).unwrap_or_else(|| panic!("no {series} in\n{body}"));
     assert!(rss > 0.0, "{rss}");
-    // Only processes named sleep: the server itself is not among them.
-    let own = format!("pid=\"{}\"", server.child.id());
-    assert!(!body.contains(&own), "{body}");
+    // Only that process: one series each for rss and its max.
+    assert_eq!(body.matches("name=\"jm-match-").count(), 2, "{body}");
 }

@@ -90,12 +90,17 @@ def start_serve(jetmem):
     # --pid: this test's own process, so the dashboard's per-process panel has a series.
     p = subprocess.Popen([jetmem, "serve", "--listen", "127.0.0.1:0", "--pid", str(os.getpid())],
                          stderr=subprocess.PIPE, text=True)
-    line = p.stderr.readline().strip()
     prefix = "jetmem serve: listening on http://"
-    if not line.startswith(prefix):
-        p.kill()
-        raise SystemExit(f"FAIL: jetmem serve said {line!r}")
-    return p, line[len(prefix):].rsplit("/", 1)[0]
+    said = []
+    for _ in range(20):  # warnings may come first
+        line = p.stderr.readline().strip()
+        said.append(line)
+        if line.startswith(prefix):
+            return p, line[len(prefix):].rsplit("/", 1)[0]
+        if not line:
+            break
+    p.kill()
+    raise SystemExit(f"FAIL: jetmem serve never said where it listens: {said!r}")
 
 
 def start_prometheus(work, target):
