@@ -279,3 +279,43 @@ fn serve_match_follows_processes_by_name() {
     // Only that process: one series each for rss and its max.
     assert_eq!(body.matches("name=\"jm-match-").count(), 2, "{body}");
 }
+
+/// At most 16 connections (http.rs): a 17th is closed unanswered; connections
+/// that send no request are closed after the 5 s header timeout, and scrapes
+/// work again.
+#[test]
+fn connections_are_bounded_and_silent_ones_time_out() {
+    let server = serve_nano("50ms");
+    let t0 = Instant::now();
+    let idle: Vec<TcpStream> = (0..16)
+        .map(|_| TcpStream::connect(server.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut extra = TcpStream::connect(server.addr).unwrap();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let _ = extra.write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n");
+    let mut answer = String::new();
+    let _ = extra.read_to_string(&mut answer);
+    assert!(
+        answer.is_empty(),
+        "the 17th connection was served: {answer}"
+    );
+    for mut s in idle {
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(
+            s.read(&mut buf).unwrap_or(0),
+            0,
+            "a silent connection got data"
+        );
+    }
+    let waited = t0.elapsed();
+    assert!(
+        waited >= Duration::from_secs(4) && waited < Duration::from_secs(12),
+        "silent connections closed after {waited:?}, not the 5 s header timeout"
+    );
+    let (head, _) = get_http(server.addr, "/metrics", None);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+}
