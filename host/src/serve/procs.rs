@@ -59,8 +59,8 @@ impl Processes {
             watched: Vec::new(),
             warned_full: false,
         };
-        if let Selection::Pids(pids) = &p.selection {
-            for &pid in &pids.clone() {
+        if let Selection::Pids(pids) = p.selection.clone() {
+            for pid in pids {
                 if !p.watch(pid) {
                     return Err(CliError::Sampler(format!("no process with pid {pid}")));
                 }
