@@ -35,8 +35,9 @@ fn serve(args: &[&str]) -> Server {
         .unwrap();
     // Warnings may come first; the listening line names the port.
     let mut said = Vec::new();
-    let addr = BufReader::new(child.stderr.take().unwrap())
-        .lines()
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = lines
+        .by_ref()
         .map_while(Result::ok)
         .find_map(|line| {
             let addr = line
@@ -46,9 +47,15 @@ fn serve(args: &[&str]) -> Server {
             said.push(line);
             addr
         })
-        .unwrap_or_else(|| panic!("serve never said where it listens: {said:?}"))
-        .parse()
-        .unwrap();
+        .and_then(|a| a.parse().ok());
+    let Some(addr) = addr else {
+        // Not left running after the test.
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("serve never said where it listens: {said:?}");
+    };
+    // Keep reading stderr, so a later warning does not meet a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     Server { child, addr }
 }
 
