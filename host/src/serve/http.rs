@@ -80,30 +80,42 @@ fn handle(ctx: &Context, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     }
 }
 
-/// Resolves when SIGINT or SIGTERM arrives.
-async fn stop_signal() {
+/// Why serving stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// SIGINT or SIGTERM.
+    Signal,
+    /// The sampler thread ended (it panicked): the figures would no longer move.
+    SamplerEnded,
+}
+
+/// Resolves when SIGINT or SIGTERM arrives, or the sampler thread ends.
+async fn stop_signal(shared: Arc<Shared>) -> Stopped {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
         tick.tick().await;
         if signals::take().is_some() {
-            return;
+            return Stopped::Signal;
+        }
+        if !shared.sampling() {
+            return Stopped::SamplerEnded;
         }
     }
 }
 
-/// Serves until SIGINT / SIGTERM.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, fixed: Fixed) {
+/// Serves until SIGINT / SIGTERM or the end of the sampler thread.
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, fixed: Fixed) -> Stopped {
     let ctx = Arc::new(Context {
         shared,
         fixed,
         last_len: AtomicUsize::new(0),
     });
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let stop = stop_signal();
+    let stop = stop_signal(Arc::clone(&ctx.shared));
     tokio::pin!(stop);
     loop {
         let stream = tokio::select! {
-            () = &mut stop => return,
+            why = &mut stop => return why,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
                 Err(e) => {

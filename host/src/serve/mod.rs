@@ -133,8 +133,13 @@ pub fn run(a: &ServeArgs) -> Result<(), CliError> {
     let addr = listener.local_addr().unwrap_or(a.listen);
     // The one line tests and users wait for (with --listen 127.0.0.1:0 it names the port).
     eprintln!("jetmem serve: listening on http://{addr}/metrics");
-    rt.block_on(http::serve(listener, shared, fixed));
+    let why = rt.block_on(http::serve(listener, shared, fixed));
     stop.store(true, Ordering::Relaxed);
     let _ = sampler.join();
-    Ok(())
+    match why {
+        http::Stopped::Signal => Ok(()),
+        http::Stopped::SamplerEnded => Err(CliError::Sampler(
+            "the sampler thread stopped: no longer serving (see the message above)".into(),
+        )),
+    }
 }

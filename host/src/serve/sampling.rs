@@ -12,7 +12,7 @@ use jetmem_core::sampler::LiveSampler;
 use nix::time::{ClockId, clock_gettime};
 
 use super::procs::Processes;
-use super::state::{Live, Shared};
+use super::state::{Live, SamplerRunning, Shared};
 
 /// How often `--match` looks for new processes.
 const RESCAN: Duration = Duration::from_secs(1);
@@ -103,6 +103,7 @@ impl Sampling {
     /// Samples every `interval` at absolute deadlines until `stop`; a sample that
     /// ends past the next deadline skips the ticks it missed and counts them.
     pub fn run(mut self, interval: Duration, shared: &Shared, stop: &AtomicBool) {
+        let _running = SamplerRunning(shared);
         let step_ns = interval.as_nanos().max(1);
         let mut tick: u128 = 0;
         while !stop.load(Ordering::Relaxed) {

@@ -4,6 +4,7 @@
 //! from here under the lock (microseconds), so the sampler never waits on a
 //! client.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use heapless::{String, Vec};
@@ -63,6 +64,9 @@ pub struct Shared {
     /// Which sources could be opened, and why not (fixed at start).
     pub sources: std::vec::Vec<SourceStatus>,
     live: Mutex<Live>,
+    /// Cleared when the sampler thread ends (even by a panic): the server then
+    /// stops rather than serve figures that no longer move.
+    sampling: AtomicBool,
 }
 
 impl Shared {
@@ -71,6 +75,7 @@ impl Shared {
             platform,
             sources,
             live: Mutex::new(first),
+            sampling: AtomicBool::new(true),
         }
     }
 
@@ -79,8 +84,51 @@ impl Shared {
         self.live.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Whether the sampler thread still runs.
+    pub fn sampling(&self) -> bool {
+        self.sampling.load(Ordering::Relaxed)
+    }
+
+    /// Marks the sampler thread as ended (see [`SamplerRunning`]).
+    fn ended(&self) {
+        self.sampling.store(false, Ordering::Relaxed);
+    }
+
     /// Replaces the last sample.
     pub fn publish(&self, live: &Live) {
         self.live().clone_from(live);
+    }
+}
+
+/// Held by the sampler thread: dropping it (return or unwinding) tells the server.
+#[derive(Debug)]
+pub struct SamplerRunning<'a>(pub &'a Shared);
+
+impl Drop for SamplerRunning<'_> {
+    fn drop(&mut self) {
+        self.0.ended();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The server learns that the sampler thread ended, also when it panicked.
+    #[test]
+    fn a_sampler_that_ends_or_panics_is_noticed() {
+        let shared = Shared::new(Platform::default(), std::vec::Vec::new(), Live::default());
+        assert!(shared.sampling());
+        let panicked = std::thread::scope(|s| {
+            s.spawn(|| {
+                let _running = SamplerRunning(&shared);
+                assert!(shared.sampling());
+                panic!("a sampler bug");
+            })
+            .join()
+            .is_err()
+        });
+        assert!(panicked);
+        assert!(!shared.sampling());
     }
 }
