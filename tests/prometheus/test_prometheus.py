@@ -16,6 +16,7 @@ Usage: python3 test_prometheus.py JETMEM_BINARY WORKDIR DASHBOARD_JSON
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -167,9 +168,14 @@ def check_used(prom, log):
     raise SystemExit(f"FAIL: jetmem_system_used_bytes is not within 2 % of meminfo: {attempts}")
 
 
-def check_spike(prom):
-    """2. A 1.5 s spike of 500 MiB shows in jetmem_system_used_max_bytes."""
-    time.sleep(3)
+def check_spike(prom, log):
+    """2. A 1.5 s spike of 500 MiB shows in jetmem_system_used_max_bytes.
+
+    Other processes on a shared machine move system used by 100+ MiB within
+    seconds, so the spike's level is taken from this test's own meminfo log
+    (every 20 ms): Prometheus's largest jetmem_system_used_max_bytes after the
+    spike must reach that level (within 2 %), and the log must show the spike."""
+    time.sleep(2)
     t0 = time.time()
     subprocess.run(
         [sys.executable, "-c",
@@ -178,13 +184,16 @@ def check_spike(prom):
     )
     t1 = time.time()
     time.sleep(2.5)  # two more scrapes
-    base = prom.scalar('min_over_time(jetmem_system_used_bytes{job="jetmem"}[3s])', at=t0)
-    peak = prom.scalar('max_over_time(jetmem_system_used_max_bytes{job="jetmem"}[4s])', at=t1 + 2.5)
-    rise = peak - base
-    print(f"spike: baseline {base / MIB:.1f} MiB, used_max {peak / MIB:.1f} MiB: +{rise / MIB:.1f} MiB "
-          f"(spike {SPIKE // MIB} MiB for 1.5 s)")
-    if rise < 0.9 * SPIKE:
-        raise SystemExit(f"FAIL: the 500 MiB spike rose jetmem_system_used_max_bytes by only {rise / MIB:.1f} MiB")
+    before = statistics.median(log.between(t0 - 1.0, t0))
+    plateau = statistics.median(log.between(t0 + 0.5, t1 - 0.2))
+    peak = prom.scalar('max_over_time(jetmem_system_used_max_bytes{job="jetmem"}[5s])', at=t1 + 2.5)
+    print(f"spike: meminfo {before / MIB:.1f} MiB before, {plateau / MIB:.1f} MiB during "
+          f"(+{(plateau - before) / MIB:.1f} MiB); jetmem_system_used_max_bytes reached {peak / MIB:.1f} MiB")
+    if plateau - before < SPIKE / 2:
+        raise SystemExit(f"FAIL: the test's own spike does not show in meminfo (+{(plateau - before) / MIB:.1f} MiB)")
+    if peak < 0.98 * plateau:
+        raise SystemExit(f"FAIL: jetmem_system_used_max_bytes ({peak / MIB:.1f} MiB) missed the spike "
+                         f"({plateau / MIB:.1f} MiB in meminfo)")
 
 
 def check_dashboard(prom, path):
@@ -224,7 +233,7 @@ def main():
             wait_for("the first scrapes of jetmem serve",
                      lambda: prom.scalar('up{job="jetmem"}') == 1 and prom.query('jetmem_samples_total{job="jetmem"}'))
             check_used(prom, log)
-            check_spike(prom)
+            check_spike(prom, log)
             wait_for("two points of the CPU counter", lambda: prom.query('rate(jetmem_sampler_cpu_seconds_total[5s])'))
             check_dashboard(prom, dashboard)
             cpu_rate = prom.scalar('rate(jetmem_sampler_cpu_seconds_total{job="jetmem"}[5s])')
