@@ -57,10 +57,13 @@ generate_cli_assets() {
 }
 
 # Files the full package needs besides the two binaries.
-FULL_ONLY_SOURCES=(ffi/include/jetmem.h ffi/python/jetmem.py)
-FULL_ONLY_PATHS=(./usr/include/jetmem.h ./usr/lib/python3/dist-packages/jetmem.py
+FULL_ONLY_SOURCES=(ffi/include/jetmem.h ffi/python/jetmem/__init__.py ffi/python/jetmem/_libpath.py
+    contrib/systemd/jetmem-serve.service)
+FULL_ONLY_PATHS=(./usr/include/jetmem.h ./usr/lib/python3/dist-packages/jetmem/__init__.py
+    ./usr/lib/python3/dist-packages/jetmem/_libpath.py
     ./usr/share/man/man1/jetmem.1.gz ./usr/share/bash-completion/completions/jetmem
-    ./usr/share/zsh/vendor-completions/_jetmem ./usr/share/fish/vendor_completions.d/jetmem.fish)
+    ./usr/share/zsh/vendor-completions/_jetmem ./usr/share/fish/vendor_completions.d/jetmem.fish
+    ./lib/systemd/system/jetmem-serve.service)
 ALWAYS_PATHS=(./usr/bin/jetmem ./usr/lib/libjetmem.so)
 
 build_deb() {
@@ -97,10 +100,29 @@ inspect_deb() {
         echo "the .deb's files differ from the expected list (< expected, > packaged)" >&2
         return 1
     fi
+    # The systemd unit is installed, not enabled: no maintainer script may run systemctl.
+    if dpkg-deb -I "$DEB" | grep -Eq '^ +[0-9]+ bytes, +[0-9]+ lines +\*? *(postinst|prerm|postrm)'; then
+        echo "the .deb has maintainer scripts: jetmem-serve.service must not be enabled" >&2
+        return 1
+    fi
     grep -Eq '^-rwxr-xr-x .* \./usr/bin/jetmem$' <<<"$listing" || {
         echo "/usr/bin/jetmem is not mode 755 in the .deb" >&2
         return 1
     }
+}
+
+# systemd's own checker on the unit the .deb installs (ExecStart pointed at the
+# x86-64 build, which must exist for `verify`).
+verify_unit() {
+    if ! command -v systemd-analyze >/dev/null; then
+        skipped "systemd-analyze verify contrib/systemd/jetmem-serve.service" "no systemd-analyze here"
+        return 0
+    fi
+    local dir=target/unit-check
+    rm -rf "$dir" && mkdir -p "$dir"
+    sed "s|/usr/bin/jetmem|$PWD/$HOST_JETMEM|" contrib/systemd/jetmem-serve.service >"$dir/jetmem-serve.service"
+    systemd-analyze verify --man=no "$dir/jetmem-serve.service"
+    echo "jetmem-serve.service: systemd-analyze verify ok"
 }
 
 step "install cross tools" ensure_cross_tools
@@ -110,4 +132,5 @@ step "glibc floor $GLIBC_FLOOR: jetmem and libjetmem.so" \
 step "man page and completions from the x86-64 build" generate_cli_assets
 step "cargo deb (arm64)" build_deb
 step "inspect the .deb" inspect_deb
+step "systemd-analyze verify jetmem-serve.service" verify_unit
 step_summary

@@ -7,6 +7,8 @@ CARGO_ZIGBUILD_VERSION=0.24.1
 CARGO_DEB_VERSION=3.8.0
 CBINDGEN_VERSION=0.29.4
 ZIGLANG_VERSION=0.17.1
+MATURIN_VERSION=1.16.0
+TWINE_VERSION=7.0.0
 CROSS_APT_PACKAGES=(gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
     binutils-aarch64-linux-gnu qemu-user)
 
@@ -100,6 +102,15 @@ ensure_cargo_tool() {
     cargo install --locked "$2" --version "$3"
 }
 
+# ensure_pip MODULE PACKAGE VERSION: `python3 -m MODULE` works, else pip installs PACKAGE==VERSION.
+ensure_pip() {
+    if python3 -c "import $1" 2>/dev/null; then
+        echo "$2: present"
+        return
+    fi
+    python3 -m pip install -q "$2==$3" || python3 -m pip install -q --break-system-packages "$2==$3"
+}
+
 ensure_cross_tools() {
     ensure_apt "${CROSS_APT_PACKAGES[@]}"
     ensure_rust aarch64-unknown-linux-gnu
@@ -109,9 +120,10 @@ ensure_cross_tools() {
 }
 
 # max_glibc FILE: the highest GLIBC_x.y symbol version FILE needs ("none" if none).
+# OBJDUMP picks the objdump (default: aarch64's; `objdump` for x86-64 files).
 max_glibc() {
     local v
-    v=$(aarch64-linux-gnu-objdump -T "$1" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' |
+    v=$("${OBJDUMP:-aarch64-linux-gnu-objdump}" -T "$1" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' |
         sort -uV | tail -n1)
     echo "${v:-none}"
 }
@@ -126,7 +138,7 @@ assert_glibc_floor() {
             echo "glibc: $f needs no versioned glibc symbol"
         elif [ "$(printf '%s\n%s\n' "$v" "$floor" | sort -V | tail -n1)" != "$floor" ]; then
             echo "glibc: $f needs GLIBC_$v, newer than the floor $floor:" >&2
-            aarch64-linux-gnu-objdump -T "$f" | grep "GLIBC_$v" >&2
+            "${OBJDUMP:-aarch64-linux-gnu-objdump}" -T "$f" | grep "GLIBC_$v" >&2
             return 1
         else
             echo "glibc: $f needs at most GLIBC_$v (floor $floor): ok"

@@ -38,6 +38,8 @@ pub enum Command {
     Plot(PlotArgs),
     /// Turn another tool's output into a jetmem trace.
     Import(ImportArgs),
+    /// Serve live figures to Prometheus (/metrics), keeping each peak between scrapes.
+    Serve(ServeArgs),
     /// Write the man page (roff) to stdout.
     #[command(hide = true)]
     Man,
@@ -255,4 +257,26 @@ pub struct TegrastatsArgs {
     /// kB/MB/GB are KiB/MiB/GiB as in /proc/meminfo and tegrastats.
     #[arg(long, value_name = "SIZE")]
     pub mem_total: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; give 0.0.0.0:PORT (or [::]:PORT) to serve other machines.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9101")]
+    pub listen: std::net::SocketAddr,
+    /// Sampling interval, e.g. 100ms (independent of the scrape interval).
+    #[arg(short, long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// The `_max` / `_min` metrics cover at least this much time back (set it to the scrape interval or more).
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub window: Duration,
+    /// Also expose this process's resident memory (repeatable).
+    #[arg(long, value_name = "PID", conflicts_with = "match_name")]
+    pub pid: Vec<u32>,
+    /// Also expose the resident memory of every process whose name (comm) is NAME.
+    #[arg(long = "match", value_name = "NAME")]
+    pub match_name: Option<String>,
+    /// Read /proc, /sys and /etc under this directory instead of / (recorded device files).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
 }

@@ -41,6 +41,12 @@ pub enum CliError {
     /// An input file is not what the command reads.
     #[error("{}: {detail}", path.display())]
     BadInput { path: PathBuf, detail: String },
+    /// `jetmem serve` could not listen on its address.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: io::Error,
+    },
     /// Writing to stdout failed (other than a closed pipe).
     #[error("stdout: {0}")]
     Stdout(io::Error),

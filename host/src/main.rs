@@ -16,6 +16,7 @@ mod output;
 mod plot;
 mod record;
 mod report;
+mod serve;
 mod signals;
 mod style;
 mod trace;
@@ -56,6 +57,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(a) => export::run(&a)?,
         Command::Plot(a) => plot::run(&a)?,
         Command::Import(a) => import::run(a)?,
+        Command::Serve(a) => serve::run(&a)?,
         Command::Man => {
             let mut out = Vec::new();
             clap_mangen::Man::new(Cli::command()).render(&mut out)?;

@@ -7,6 +7,7 @@ mod info;
 mod monitor;
 mod record;
 mod report;
+mod serve;
 mod traces;
 mod usage;
 

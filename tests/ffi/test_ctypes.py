@@ -1,4 +1,4 @@
-"""Drives libjetmem through ffi/python/jetmem.py: a real trace plus every misuse.
+"""Drives libjetmem through ffi/python/jetmem (the package): a real trace plus every misuse.
 
 Usage: JETMEM_LIB=target/debug/libjetmem.so python3 tests/ffi/test_ctypes.py OUT.jmt
 The trace it writes is checked by tests/ffi/run.sh (phases and allocator peaks).

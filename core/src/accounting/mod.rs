@@ -2,7 +2,7 @@
 //! figures a report shows, and the only place a figure is derived: used, CUDA
 //! used, the GPU source, headroom, the default budget, pressure with its
 //! hysteresis, timestamped peaks and Begin/End phase pairing. One small file per
-//! rule: [`figures`](figures()), `gpu_source`, `pressure`, `peaks`, `phases`. Every definition, with its source, is in
+//! rule: [`figures`](figures()), `gpu_source`, `pressure`, `peaks`, `phases`, `window`. Every definition, with its source, is in
 //! `docs/accounting.md`; the short form:
 //!
 //! * system used = `MemTotal − MemAvailable` (primary); `MemTotal − MemFree −
@@ -17,6 +17,7 @@ mod gpu_source;
 mod peaks;
 mod phases;
 mod pressure;
+mod window;
 
 pub use figures::{
     Figures, TEGRASTATS_USED_DEFINITION, USED_DEFINITION, USED_DIFFERENCE,
@@ -31,6 +32,7 @@ pub use phases::{MAX_OPEN_PHASES, PhaseTracker};
 pub use pressure::{
     DEFAULT_BUDGET_PERMILLE, PressureConfig, PressureTracker, default_budget, headroom,
 };
+pub use window::{WINDOW_BUCKETS, WindowExtent};
 
 #[cfg(test)]
 mod tests;

@@ -32,6 +32,8 @@ import subprocess
 import sys
 import threading
 
+from ._libpath import candidates as _candidates
+
 __all__ = [
     "Error",
     "Tracer",
@@ -98,18 +100,6 @@ class _Config(ctypes.Structure):
         ("flags", ctypes.c_uint32),
         ("root", ctypes.c_char_p),
     ]
-
-
-def _candidates():
-    env = os.environ.get("JETMEM_LIB")
-    if env:
-        yield env
-        return
-    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), _LIB_NAME)
-    if os.path.exists(here):
-        yield here
-    found = ctypes.util.find_library("jetmem")
-    yield found or _LIB_NAME
 
 
 def _load():
