@@ -4,6 +4,7 @@ mod export;
 mod info;
 mod monitor;
 mod record;
+mod recorder_self;
 mod report;
 mod traces;
 mod usage;
