@@ -18,6 +18,7 @@ use jetmem_core::wire::Item;
 use jetmem_core::wire::stream::DecodeStats;
 
 use crate::error::CliError;
+use crate::plot::data::PlotData;
 use crate::report::advice;
 use crate::report::model::{
     BudgetSource, Cuda, Damage, Gpu, Headroom, Phase, PlatformInfo, PressureEvent, Process,
@@ -27,20 +28,13 @@ use crate::report::model::{
 use crate::trace;
 use crate::units::{micro_secs, secs};
 
-/// One point of the memory-over-time series kept for plots.
-#[derive(Debug, Clone, Copy)]
-pub struct Point {
-    pub t_ns: u64,
-    pub figures: Figures,
-    pub rss: Option<u64>,
-}
-
-/// What one pass over a trace gives: the report, the series kept for plots, and
-/// the recorder's pressure threshold (for the plot's threshold line).
+/// What one pass over a trace gives: the report, the series kept for plots
+/// (downsampled, see `plot/data.rs`), and the recorder's pressure threshold
+/// (for the plot's threshold line).
 #[derive(Debug)]
 pub struct Analysis {
     pub report: Report,
-    pub points: Vec<Point>,
+    pub series: Option<PlotData>,
     pub threshold_permille: u16,
 }
 
@@ -84,8 +78,7 @@ pub struct Analyzer {
     events: Vec<PressureEvent>,
     open: PhaseTracker<OpenPhase>,
     phases: Vec<Phase>,
-    keep_points: bool,
-    points: Vec<Point>,
+    series: Option<PlotData>,
     procs: BTreeMap<u32, ProcessPeak>,
     cadence: Cadence,
     file_bytes: Option<u64>,
@@ -108,8 +101,7 @@ impl Analyzer {
             events: Vec::new(),
             open: PhaseTracker::new(),
             phases: Vec::new(),
-            keep_points,
-            points: Vec::new(),
+            series: keep_points.then(|| PlotData::new(crate::plot::COLUMNS)),
             procs: BTreeMap::new(),
             cadence: Cadence::new(header.interval_ns),
             file_bytes: None,
@@ -229,12 +221,8 @@ impl Analyzer {
             ph.gpu.raise(f.gpu_used, t);
             ph.rss.raise(rss, t);
         }
-        if self.keep_points {
-            self.points.push(Point {
-                t_ns: t,
-                figures: f,
-                rss,
-            });
+        if let Some(series) = &mut self.series {
+            series.push(t, &f, rss);
         }
     }
 
@@ -271,7 +259,7 @@ impl Analyzer {
         report.advice = advice::advise(&report, &self.evidence);
         Analysis {
             report,
-            points: self.points,
+            series: self.series,
             threshold_permille: self.header.pressure_threshold_permille,
         }
     }

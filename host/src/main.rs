@@ -6,6 +6,7 @@
 mod analyze;
 mod args;
 mod config;
+mod downsample;
 mod error;
 mod export;
 mod info;
@@ -16,6 +17,7 @@ mod plot;
 mod record;
 mod report;
 mod signals;
+mod sink;
 mod style;
 mod trace;
 mod units;
