@@ -1,11 +1,14 @@
 //! The tracer's own cadence, from the samples' times alone: how many deadlines
 //! passed without a sample, and the stalls (a stopped or starved recorder).
 //!
-//! A sample is due every `interval`; the sampler skips deadlines it missed
-//! rather than bursting to catch up (`sampler/sample_loop.rs`), so a missed
-//! deadline shows in the trace as a longer step between two samples. Between
-//! samples `dt` apart, `round(dt / interval) − 1` deadlines passed without a
-//! sample. A step longer than [`GAP_INTERVALS`] intervals is also a [`Gap`].
+//! A sample is due every `interval` at `k × interval` from the trace start;
+//! the sampler reads it at or after its deadline and skips deadlines it missed
+//! rather than bursting to catch up (`sampler/sample_loop.rs`). So a sample at
+//! `t` belongs to deadline `⌊t / interval⌋` (while it is less than an interval
+//! late), and between samples of deadlines `a` and `b`, `b − a − 1` deadlines
+//! got no sample. (Rounding `dt / interval` instead would count a late sample
+//! followed by an on-time one as a miss.) A step longer than
+//! [`GAP_INTERVALS`] intervals is also a [`Gap`].
 //! The first [`MAX_GAPS`] gaps are kept, the rest counted. No allocation.
 
 /// A step between samples longer than this many intervals is a gap.
@@ -60,8 +63,9 @@ impl Cadence {
         };
         let i = self.interval_ns;
         let dt = t_ns.saturating_sub(last);
-        if let Some(slots) = dt.saturating_add(i / 2).checked_div(i) {
-            self.missed = self.missed.saturating_add(slots.saturating_sub(1));
+        if let (Some(a), Some(b)) = (last.checked_div(i), t_ns.checked_div(i)) {
+            let between = b.saturating_sub(a).saturating_sub(1);
+            self.missed = self.missed.saturating_add(between);
             if dt > i.saturating_mul(GAP_INTERVALS) {
                 self.gap(Gap {
                     t_ns: last,
@@ -128,6 +132,16 @@ mod tests {
         }
         assert_eq!((c.samples(), c.missed(), c.scheduled()), (100, 0, 100));
         assert!(c.gaps().is_empty());
+    }
+
+    #[test]
+    fn a_late_sample_is_not_a_miss() {
+        let mut c = Cadence::new(10 * MS);
+        // 6 ms late, then on time: steps of 16 and 4 ms, no deadline without a sample.
+        for t in [0, 16, 20, 36, 40] {
+            c.sample(t * MS);
+        }
+        assert_eq!((c.missed(), c.scheduled()), (0, 5));
     }
 
     #[test]
