@@ -14,6 +14,7 @@ mod logger;
 mod monitor;
 mod output;
 mod plot;
+mod reaper;
 mod record;
 mod report;
 mod signals;

@@ -99,3 +99,114 @@ fn a_stopped_recorder_reports_the_gap_and_the_missed_deadlines() {
         "{line}"
     );
 }
+
+/// python3 writes `mib` MiB (every page touched), holds it briefly, exits (no
+/// quotes: it goes inside shell quoting).
+fn fill(mib: u64, hold_s: f64) -> String {
+    format!("import time\nb = bytes([1]) * ({mib} * 1024 * 1024)\ntime.sleep({hold_s})\n")
+}
+
+fn top_entry(j: &Value, pred: impl Fn(&Value) -> bool) -> Option<&Value> {
+    j["process"]["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| pred(p))
+}
+
+/// A short child that execs (sh → python3) and lives 0.4 s: its per-process
+/// peak comes from every sample and it is listed under its name after exec.
+#[test]
+fn short_exec_ing_processes_get_their_peak_and_name() {
+    let dir = scratch("tracer-exec-peaks");
+    let trace = dir.join("exec.jetmem");
+    let script = format!(
+        "sh -c 'exec python3 -c \"{}\"'; sleep 0.3",
+        fill(80, 0.4).replace('\n', ";")
+    );
+    let out = record_cmd(&trace, &["-i", "10ms"], &["sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = report_json(&trace);
+    let tree_peak = u(&j["process"]["rss_peak_bytes"]);
+    let child = top_entry(&j, |p| p["root"] == false && p["name"] == "python3")
+        .unwrap_or_else(|| panic!("no python3 in {}", j["process"]["top"]));
+    let peak = u(&child["rss_peak_bytes"]);
+    assert!(peak >= 80 << 20, "python3 peak {peak}");
+    // The tree's peak is the sum of its processes at one sample: at least this one's.
+    assert!(tree_peak >= peak, "tree {tree_peak} < process {peak}");
+}
+
+/// A command that double-forks a daemon and exits: as a subreaper the
+/// recorder keeps the daemon in the tree, and with --wait-descendants the
+/// record lasts until the daemon exits.
+#[test]
+fn a_double_forked_daemon_stays_traced() {
+    let dir = scratch("tracer-daemon");
+    let trace = dir.join("daemon.jetmem");
+    // The subshell forks python3 into the background and exits: python3 is orphaned.
+    let script = format!(
+        "(python3 -c \"{}\" &) ; exit 0",
+        fill(100, 1.0).replace('\n', ";")
+    );
+    let out = record_cmd(
+        &trace,
+        &["-i", "10ms", "--wait-descendants"],
+        &["sh", "-c", &script],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = report_json(&trace);
+    let dur = j["duration_s"].as_f64().unwrap();
+    assert!(
+        dur >= 1.0,
+        "the record ended after {dur} s, before the daemon"
+    );
+    let tree_peak = u(&j["process"]["rss_peak_bytes"]);
+    assert!(tree_peak >= 100 << 20, "tree peak {tree_peak}");
+    let daemon = top_entry(&j, |p| p["name"] == "python3").expect("daemon listed");
+    assert!(u(&daemon["rss_peak_bytes"]) >= 100 << 20, "{daemon}");
+}
+
+/// Without --wait-descendants the record ends with the command, and says that
+/// descendants were still running.
+#[test]
+fn descendants_left_running_are_warned_about() {
+    let dir = scratch("tracer-daemon-warn");
+    let trace = dir.join("left.jetmem");
+    let pidfile = dir.join("daemon.pid");
+    let script = format!(
+        "(sh -c 'echo $$ > {}; exec sleep 5' &) ; sleep 0.3",
+        pidfile.display()
+    );
+    let out = record_cmd(&trace, &["-i", "10ms"], &["sh", "-c", &script])
+        .output()
+        .unwrap();
+    if let Ok(pid) = std::fs::read_to_string(&pidfile) {
+        let _ = Command::new("kill").arg(pid.trim()).status();
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("descendants of the command were still running"),
+        "{err}"
+    );
+    let j = report_json(&trace);
+    assert!(j["duration_s"].as_f64().unwrap() < 3.0);
+    // The daemon was in the tree while the command ran.
+    assert!(u(&j["process"]["processes_peak"]) >= 2, "{}", j["process"]);
+}

@@ -163,10 +163,10 @@ impl Collector {
     }
 
     /// The slow path: process discovery, `status` sums and the slower files.
-    pub fn slow(&mut self, on_change: impl FnMut(&Change)) {
+    pub fn slow(&mut self, mut on_change: impl FnMut(&Change)) {
         if let Some(tree) = self.tree.as_mut() {
-            tree.refresh(on_change);
-            self.sticky.sums = tree.sample_status();
+            tree.refresh(&mut on_change);
+            self.sticky.sums = tree.sample_status(&mut on_change);
         }
         let mut zram_total: Option<u64> = None;
         for z in &mut self.zram {
@@ -196,6 +196,13 @@ impl Collector {
     /// The slow-path view of each tracked process (for `ProcessMemory` records).
     pub fn processes(&self) -> impl Iterator<Item = &super::tree::Tracked> {
         self.tree.iter().flat_map(|t| t.processes().iter())
+    }
+
+    /// Like [`Collector::processes`], to take each one's running peak.
+    pub(super) fn processes_mut(&mut self) -> impl Iterator<Item = &mut super::tree::Tracked> {
+        self.tree
+            .iter_mut()
+            .flat_map(|t| t.processes_mut().iter_mut())
     }
 }
 

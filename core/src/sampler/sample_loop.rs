@@ -1,11 +1,17 @@
 //! The sampler thread: one sample per tick at absolute deadlines, the slow
 //! path (process discovery, per-process memory) every 100 ms, pressure events,
 //! and every record pushed into the SPSC ring without ever blocking.
+//!
+//! Per-process records carry each process's highest resident size since its
+//! previous record (read from `statm` on every sample): one a second per
+//! process, one when a process leaves, and one for each at the stop, so a
+//! short-lived or exec'ing process gets its true peak.
 
 use super::clock::{mono_ns, sleep_until, thread_cpu_ns};
 use super::collect::Collector;
 use super::handle::Shared;
 use super::lateness::Lateness;
+use super::tree::Tracked;
 use crate::accounting::{Figures, Peaks, PressureTracker, figures};
 use crate::record::{Dropped, Platform, ProcessEvent, ProcessMemory, Record, Sample};
 use heapless::spsc;
@@ -112,33 +118,34 @@ impl SampleLoop<'_, '_> {
     /// Process discovery (a `Process` record per change) and, at most once a
     /// second, a `ProcessMemory` record per tracked process.
     fn slow_path(&mut self, now: u64, t: u64) {
-        let mut changes: heapless::Vec<ProcessEvent, 64> = heapless::Vec::new();
+        let mut changes: heapless::Vec<(ProcessEvent, Option<u64>), 64> = heapless::Vec::new();
         self.collector.slow(|c| {
-            let _ = changes.push(ProcessEvent {
+            let ev = ProcessEvent {
                 t_ns: t,
                 pid: c.pid,
                 ppid: c.ppid,
                 change: c.change,
                 name: c.name.clone(),
-            });
+            };
+            let _ = changes.push((ev, c.rss_peak_bytes));
         });
-        for ev in changes {
+        for (ev, peak) in changes {
+            if peak.is_some() {
+                // A process that left: its peak since its last record.
+                let _ = self.ring.enqueue(Record::ProcessMemory(ProcessMemory {
+                    t_ns: t,
+                    pid: ev.pid,
+                    rss_bytes: peak,
+                    hwm_bytes: None,
+                    swap_bytes: None,
+                    locked_bytes: None,
+                }));
+            }
             self.push(Record::Process(ev));
         }
         if now >= self.next_proc_mem {
-            for p in self.collector.processes() {
-                let rec = Record::ProcessMemory(ProcessMemory {
-                    t_ns: t,
-                    pid: p.pid,
-                    rss_bytes: p.status_rss_bytes,
-                    hwm_bytes: p.hwm_bytes,
-                    swap_bytes: p.swap_bytes,
-                    locked_bytes: match (p.locked_bytes, p.pinned_bytes) {
-                        (Some(a), Some(b)) => Some(a.saturating_add(b)),
-                        (a, b) => a.or(b),
-                    },
-                });
-                let _ = self.ring.enqueue(rec);
+            for p in self.collector.processes_mut() {
+                let _ = self.ring.enqueue(process_memory(p, t));
             }
             self.next_proc_mem = now + PROCESS_MEMORY_NS;
         }
@@ -176,31 +183,54 @@ impl SampleLoop<'_, '_> {
     }
 
     /// A last sample at the stop, so that every trace ends with the state it
-    /// ended in (and a very short one has a sample at all); then the drops not
-    /// yet reported, waiting up to a second for room in the ring.
+    /// ended in (and a very short one has a sample at all); then each process's
+    /// peak record and the drops not yet reported, waiting up to a second for
+    /// room in the ring.
     fn finish(mut self) -> SamplerOutcome {
         let t = mono_ns().saturating_sub(self.shared.start_mono_ns);
         self.read_sample(t);
         self.push(Record::Sample(self.sample));
         self.out.samples += 1;
+        for p in self.collector.processes_mut() {
+            enqueue_waiting(&mut self.ring, process_memory(p, t));
+        }
         if self.pending_dropped > 0 {
             let t = mono_ns().saturating_sub(self.shared.start_mono_ns);
-            for _ in 0..1000 {
-                if self
-                    .ring
-                    .enqueue(Record::Dropped(Dropped {
-                        t_ns: t,
-                        samples: self.pending_dropped,
-                    }))
-                    .is_ok()
-                {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(1));
-            }
+            let samples = self.pending_dropped;
+            enqueue_waiting(
+                &mut self.ring,
+                Record::Dropped(Dropped { t_ns: t, samples }),
+            );
         }
         self.out.processes_overflowed = self.collector.tree().map_or(0, |t| t.overflowed);
         self.out.cpu_ns = thread_cpu_ns();
         self.out
     }
+}
+
+/// Enqueues a record at the stop, waiting up to a second for room in the ring.
+fn enqueue_waiting(ring: &mut spsc::Producer<'_, Record>, mut rec: Record) {
+    for _ in 0..1000 {
+        match ring.enqueue(rec) {
+            Ok(()) => return,
+            Err(back) => rec = back,
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A process's `ProcessMemory` record: its peak resident size since its last
+/// one (statm on every sample, `VmRSS` on the slow path), and its slow-path figures.
+fn process_memory(p: &mut Tracked, t_ns: u64) -> Record {
+    Record::ProcessMemory(ProcessMemory {
+        t_ns,
+        pid: p.pid,
+        rss_bytes: p.take_rss_peak().or(p.status_rss_bytes),
+        hwm_bytes: p.hwm_bytes,
+        swap_bytes: p.swap_bytes,
+        locked_bytes: match (p.locked_bytes, p.pinned_bytes) {
+            (Some(a), Some(b)) => Some(a.saturating_add(b)),
+            (a, b) => a.or(b),
+        },
+    })
 }

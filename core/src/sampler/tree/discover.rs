@@ -73,7 +73,9 @@ impl ProcessTree {
         while changed {
             changed = false;
             for &(pid, ppid) in &pids {
-                let parent_in = ppid == self.root_pid || self.found.iter().any(|&(p, _)| p == ppid);
+                let parent_in = ppid == self.root_pid
+                    || Some(ppid) == self.adopter
+                    || self.found.iter().any(|&(p, _)| p == ppid);
                 if parent_in && pid != self.root_pid && !self.found.iter().any(|&(p, _)| p == pid) {
                     if self.found.len() < MAX_PROCESSES {
                         self.found.push((pid, ppid));
@@ -98,6 +100,20 @@ impl ProcessTree {
             let mut supported = true;
             if root_alive {
                 supported = self.children_of(root, &mut buf);
+            }
+            if let Some(adopter) = self.adopter {
+                // The recorder's children: the root itself, and adopted orphans.
+                let from = self.found.len();
+                let adopted = self.children_of(adopter, &mut buf);
+                supported = supported && adopted;
+                let mut k = from;
+                while k < self.found.len() {
+                    if self.found.get(k).is_some_and(|&(pid, _)| pid == root) {
+                        self.found.swap_remove(k);
+                    } else {
+                        k += 1;
+                    }
+                }
             }
             while supported && i < self.found.len() {
                 let (pid, _) = self.found.get(i).copied().unwrap_or((0, 0));
@@ -131,6 +147,7 @@ impl ProcessTree {
                         ppid: t.ppid,
                         change: ProcessChange::Joined,
                         name: t.name.clone(),
+                        rss_peak_bytes: None,
                     });
                     self.procs.push(t);
                 }
@@ -147,6 +164,7 @@ impl ProcessTree {
                     ppid: p.ppid,
                     change: ProcessChange::Left,
                     name: p.name.clone(),
+                    rss_peak_bytes: p.take_rss_peak(),
                 });
                 return false;
             }
