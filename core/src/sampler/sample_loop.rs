@@ -11,6 +11,7 @@ use super::clock::{mono_ns, sleep_until, thread_cpu_ns};
 use super::collect::Collector;
 use super::handle::Shared;
 use super::lateness::Lateness;
+use super::supervisor::WAKE_RECORDS;
 use super::tree::Tracked;
 use crate::accounting::{Figures, Peaks, PressureTracker, figures};
 use crate::record::{Dropped, Platform, ProcessEvent, ProcessMemory, Record, Sample};
@@ -44,6 +45,8 @@ struct SampleLoop<'r, 's> {
     out: SamplerOutcome,
     /// Samples dropped on a full ring and not yet reported by a `Dropped` record.
     pending_dropped: u64,
+    /// Records pushed since the writer was last woken.
+    unannounced: usize,
     sample: Sample,
     next_slow: u64,
     next_proc_mem: u64,
@@ -75,6 +78,7 @@ pub(super) fn sample_loop(
             processes_overflowed: 0,
         },
         pending_dropped: 0,
+        unannounced: 0,
         sample: Sample::default(),
         next_slow: start + SLOW_NS,
         next_proc_mem: start,
@@ -113,6 +117,10 @@ impl SampleLoop<'_, '_> {
         }
         self.push(Record::Sample(self.sample));
         self.out.samples += 1;
+        if self.unannounced >= WAKE_RECORDS {
+            self.unannounced = 0;
+            self.shared.wake_writer();
+        }
     }
 
     /// Process discovery (a `Process` record per change) and, at most once a
@@ -146,6 +154,7 @@ impl SampleLoop<'_, '_> {
         if now >= self.next_proc_mem {
             for p in self.collector.processes_mut() {
                 let _ = self.ring.enqueue(process_memory(p, t));
+                self.unannounced += 1;
             }
             self.next_proc_mem = now + PROCESS_MEMORY_NS;
         }
@@ -176,6 +185,7 @@ impl SampleLoop<'_, '_> {
             self.pending_dropped = 0;
         }
         let is_sample = matches!(rec, Record::Sample(_));
+        self.unannounced += 1;
         if self.ring.enqueue(rec).is_err() && is_sample {
             self.pending_dropped += 1;
             self.out.dropped += 1;
@@ -191,16 +201,15 @@ impl SampleLoop<'_, '_> {
         self.read_sample(t);
         self.push(Record::Sample(self.sample));
         self.out.samples += 1;
+        let shared = self.shared;
         for p in self.collector.processes_mut() {
-            enqueue_waiting(&mut self.ring, process_memory(p, t));
+            enqueue_waiting(&mut self.ring, shared, process_memory(p, t));
         }
         if self.pending_dropped > 0 {
-            let t = mono_ns().saturating_sub(self.shared.start_mono_ns);
+            let t = mono_ns().saturating_sub(shared.start_mono_ns);
             let samples = self.pending_dropped;
-            enqueue_waiting(
-                &mut self.ring,
-                Record::Dropped(Dropped { t_ns: t, samples }),
-            );
+            let rec = Record::Dropped(Dropped { t_ns: t, samples });
+            enqueue_waiting(&mut self.ring, shared, rec);
         }
         self.out.processes_overflowed = self.collector.tree().map_or(0, |t| t.overflowed);
         self.out.cpu_ns = thread_cpu_ns();
@@ -208,13 +217,15 @@ impl SampleLoop<'_, '_> {
     }
 }
 
-/// Enqueues a record at the stop, waiting up to a second for room in the ring.
-fn enqueue_waiting(ring: &mut spsc::Producer<'_, Record>, mut rec: Record) {
+/// Enqueues a record at the stop, waking the writer and waiting up to a
+/// second for room in the ring.
+fn enqueue_waiting(ring: &mut spsc::Producer<'_, Record>, shared: &Shared, mut rec: Record) {
     for _ in 0..1000 {
         match ring.enqueue(rec) {
             Ok(()) => return,
             Err(back) => rec = back,
         }
+        shared.wake_writer();
         std::thread::sleep(Duration::from_millis(1));
     }
 }
