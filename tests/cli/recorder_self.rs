@@ -174,7 +174,8 @@ fn a_double_forked_daemon_stays_traced() {
     );
     let tree_peak = u(&j["process"]["rss_peak_bytes"]);
     assert!(tree_peak >= 100 << 20, "tree peak {tree_peak}");
-    let daemon = top_entry(&j, |p| p["name"] == "python3").expect("daemon listed");
+    let daemon = top_entry(&j, |p| p["name"] == "python3")
+        .unwrap_or_else(|| panic!("daemon not listed: {}", j["process"]));
     assert!(u(&daemon["rss_peak_bytes"]) >= 100 << 20, "{daemon}");
 }
 

@@ -14,7 +14,9 @@ use super::lateness::Lateness;
 use super::supervisor::WAKE_RECORDS;
 use super::tree::Tracked;
 use crate::accounting::{Figures, Peaks, PressureTracker, figures};
-use crate::record::{Dropped, Platform, ProcessEvent, ProcessMemory, Record, Sample};
+use crate::record::{
+    Dropped, Platform, ProcessChange, ProcessEvent, ProcessMemory, Record, Sample,
+};
 use heapless::spsc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -50,6 +52,12 @@ struct SampleLoop<'r, 's> {
     sample: Sample,
     next_slow: u64,
     next_proc_mem: u64,
+    /// Ticks per slow period: the tree's slow path is spread over them.
+    ticks_per_slow: usize,
+    /// Whether this slow period's discovery cycle is still running.
+    discovering: bool,
+    /// `status` files still to read in this slow period.
+    statuses_left: usize,
 }
 
 /// Samples every `interval_ns` until `shared.stop`, then takes a last sample.
@@ -82,7 +90,11 @@ pub(super) fn sample_loop(
         sample: Sample::default(),
         next_slow: start + SLOW_NS,
         next_proc_mem: start,
+        ticks_per_slow: (SLOW_NS / interval_ns.max(1)).max(1) as usize,
+        discovering: false,
+        statuses_left: 0,
     };
+    l.announce_initial();
     let mut k: u64 = 0;
     while !shared.stop.load(Ordering::Acquire) {
         let deadline = start + k * interval_ns;
@@ -111,6 +123,7 @@ impl SampleLoop<'_, '_> {
         if now >= self.next_slow {
             self.slow_path(now, t);
         }
+        self.tree_step(t);
         let f = self.read_sample(t);
         if let Some(ev) = self.pressure.update(t, &f) {
             self.push(Record::Event(ev));
@@ -123,34 +136,30 @@ impl SampleLoop<'_, '_> {
         }
     }
 
-    /// Process discovery (a `Process` record per change) and, at most once a
-    /// second, a `ProcessMemory` record per tracked process.
-    fn slow_path(&mut self, now: u64, t: u64) {
-        let mut changes: heapless::Vec<(ProcessEvent, Option<u64>), 64> = heapless::Vec::new();
-        self.collector.slow(|c| {
-            let ev = ProcessEvent {
-                t_ns: t,
-                pid: c.pid,
-                ppid: c.ppid,
-                change: c.change,
-                name: c.name.clone(),
-            };
-            let _ = changes.push((ev, c.rss_peak_bytes));
-        });
-        for (ev, peak) in changes {
-            if peak.is_some() {
-                // A process that left: its peak since its last record.
-                let _ = self.ring.enqueue(Record::ProcessMemory(ProcessMemory {
-                    t_ns: t,
-                    pid: ev.pid,
-                    rss_bytes: peak,
-                    hwm_bytes: None,
-                    swap_bytes: None,
-                    locked_bytes: None,
-                }));
-            }
-            self.push(Record::Process(ev));
+    /// The descendants found when the collector opened, as `Joined` at 0 (the
+    /// root is named by the header's command).
+    fn announce_initial(&mut self) {
+        let root = self.collector.tree().map(|t| t.root_pid());
+        for p in self.collector.processes().filter(|p| Some(p.pid) != root) {
+            let _ = self.ring.enqueue(Record::Process(ProcessEvent {
+                t_ns: 0,
+                pid: p.pid,
+                ppid: p.ppid,
+                change: ProcessChange::Joined,
+                name: p.name.clone(),
+            }));
+            self.unannounced += 1;
         }
+    }
+
+    /// The slow period starts: the slower files, a new discovery cycle and
+    /// `status` round for the tree (spread over the period's ticks by
+    /// [`SampleLoop::tree_step`]), and at most once a second a `ProcessMemory`
+    /// record per tracked process.
+    fn slow_path(&mut self, now: u64, t: u64) {
+        self.collector.slow_files();
+        self.discovering = true;
+        self.statuses_left = self.collector.tree_len();
         if now >= self.next_proc_mem {
             for p in self.collector.processes_mut() {
                 let _ = self.ring.enqueue(process_memory(p, t));
@@ -159,6 +168,49 @@ impl SampleLoop<'_, '_> {
             self.next_proc_mem = now + PROCESS_MEMORY_NS;
         }
         self.next_slow = now + SLOW_NS;
+    }
+
+    /// This tick's share of the tree's slow path: the children files of about
+    /// `1 / ticks_per_slow` of the processes, then as many `status` files, so
+    /// a large tree's slow path never bunches into one late sample. A
+    /// `Process` record per change.
+    fn tree_step(&mut self, t: u64) {
+        if !self.discovering && self.statuses_left == 0 {
+            return;
+        }
+        let share = self
+            .collector
+            .tree_len()
+            .div_ceil(self.ticks_per_slow)
+            .max(1);
+        let parents = if self.discovering { share } else { 0 };
+        let statuses = share.min(self.statuses_left);
+        self.statuses_left -= statuses;
+        let (ring, unannounced) = (&mut self.ring, &mut self.unannounced);
+        let done = self.collector.slow_step(parents, statuses, |c| {
+            if c.rss_peak_bytes.is_some() {
+                // A process that left: its peak since its last record.
+                let _ = ring.enqueue(Record::ProcessMemory(ProcessMemory {
+                    t_ns: t,
+                    pid: c.pid,
+                    rss_bytes: c.rss_peak_bytes,
+                    hwm_bytes: None,
+                    swap_bytes: None,
+                    locked_bytes: None,
+                }));
+            }
+            let _ = ring.enqueue(Record::Process(ProcessEvent {
+                t_ns: t,
+                pid: c.pid,
+                ppid: c.ppid,
+                change: c.change,
+                name: c.name.clone(),
+            }));
+            *unannounced += 2;
+        });
+        if done {
+            self.discovering = false;
+        }
     }
 
     /// Reads one sample at `t` and folds it into the running peaks; returns its figures.

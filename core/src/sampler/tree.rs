@@ -107,6 +107,10 @@ pub struct ProcessTree {
     children_file: Option<bool>,
     /// The recorder's own pid when it is a child subreaper: orphans of the tree land there.
     adopter: Option<u32>,
+    /// The next process whose children a spread discovery cycle reads (0: a cycle starts).
+    discover_cursor: usize,
+    /// The next process whose `status` a spread slow path reads.
+    status_cursor: usize,
     /// Processes not tracked because [`MAX_PROCESSES`] was reached.
     pub overflowed: u64,
 }
@@ -131,6 +135,8 @@ impl ProcessTree {
             path: PathBuf::with_capacity(256),
             children_file: None,
             adopter: subreaper_self().filter(|&me| me != pid),
+            discover_cursor: 0,
+            status_cursor: 0,
             overflowed: 0,
         };
         let t = tree.open_process(pid, 0)?;
@@ -235,43 +241,65 @@ impl ProcessTree {
     /// Slow path: re-reads `status` of every process and returns the sums. A
     /// process whose `comm` changed (it exec'd) is announced again through
     /// `on_change` as `Joined` with its new name.
-    pub fn sample_status(&mut self, mut on_change: impl FnMut(&Change)) -> SlowSums {
-        let mut sums = SlowSums::default();
-        for p in &mut self.procs {
-            if !p.alive {
-                continue;
-            }
-            let Some(src) = p.status.as_mut() else {
-                continue;
-            };
-            let Ok(text) = src.read() else {
-                p.alive = false;
-                continue;
-            };
-            if let Ok(st) = parse_status(text) {
-                p.hwm_bytes = st.vm_hwm;
-                p.swap_bytes = st.vm_swap;
-                p.locked_bytes = st.vm_lck;
-                p.pinned_bytes = st.vm_pin;
-                p.status_rss_bytes = st.vm_rss;
-                p.raise_rss_peak(st.vm_rss);
-                if !st.name.is_empty() && st.name != p.name {
-                    p.name = st.name.clone();
-                    on_change(&Change {
-                        pid: p.pid,
-                        ppid: p.ppid,
-                        change: ProcessChange::Joined,
-                        name: p.name.clone(),
-                        rss_peak_bytes: None,
-                    });
-                }
-                sums.hwm = add(sums.hwm, st.vm_hwm);
-                sums.swap = add(sums.swap, st.vm_swap);
-                sums.locked = add(sums.locked, st.vm_lck);
-                sums.pinned = add(sums.pinned, st.vm_pin);
+    pub fn sample_status(&mut self, on_change: impl FnMut(&Change)) -> SlowSums {
+        self.status_cursor = 0;
+        self.status_step(self.procs.len(), on_change)
+    }
+
+    /// The slow path spread over samples: re-reads `status` of the next
+    /// `count` processes (round robin) and returns the sums over every
+    /// process's latest figures. Announces exec'd processes as
+    /// [`ProcessTree::sample_status`] does.
+    pub fn status_step(&mut self, count: usize, mut on_change: impl FnMut(&Change)) -> SlowSums {
+        let n = self.procs.len();
+        for _ in 0..count.min(n) {
+            let i = self.status_cursor % n.max(1);
+            self.status_cursor = i + 1;
+            if let Some(p) = self.procs.get_mut(i) {
+                read_status(p, &mut on_change);
             }
         }
+        let mut sums = SlowSums::default();
+        for p in self.procs.iter().filter(|p| p.alive) {
+            sums.hwm = add(sums.hwm, p.hwm_bytes);
+            sums.swap = add(sums.swap, p.swap_bytes);
+            sums.locked = add(sums.locked, p.locked_bytes);
+            sums.pinned = add(sums.pinned, p.pinned_bytes);
+        }
         sums
+    }
+}
+
+/// Re-reads one process's `status`; a changed `comm` is announced as `Joined`.
+fn read_status(p: &mut Tracked, on_change: &mut impl FnMut(&Change)) {
+    if !p.alive {
+        return;
+    }
+    let Some(src) = p.status.as_mut() else {
+        return;
+    };
+    let Ok(text) = src.read() else {
+        p.alive = false;
+        return;
+    };
+    let Ok(st) = parse_status(text) else {
+        return;
+    };
+    p.hwm_bytes = st.vm_hwm;
+    p.swap_bytes = st.vm_swap;
+    p.locked_bytes = st.vm_lck;
+    p.pinned_bytes = st.vm_pin;
+    p.status_rss_bytes = st.vm_rss;
+    p.raise_rss_peak(st.vm_rss);
+    if !st.name.is_empty() && st.name != p.name {
+        p.name = st.name.clone();
+        on_change(&Change {
+            pid: p.pid,
+            ppid: p.ppid,
+            change: ProcessChange::Joined,
+            name: p.name.clone(),
+            rss_peak_bytes: None,
+        });
     }
 }
 
