@@ -8,20 +8,19 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::record::record_cmd;
 use crate::report_json;
 use crate::traces::scratch;
 
-fn record_cmd(out: &std::path::Path, extra: &[&str], cmd: &[&str]) -> Command {
-    let mut c = crate::jetmem_command();
-    c.env("NO_COLOR", "1")
-        .arg("record")
-        .arg("-o")
-        .arg(out)
-        .args(["--no-report", "--no-cuda"])
-        .args(extra)
-        .arg("--")
-        .args(cmd);
-    c
+/// Runs a record that must succeed; its output.
+fn record_ok(mut cmd: Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 fn u(v: &Value) -> u64 {
@@ -124,14 +123,7 @@ fn short_exec_ing_processes_get_their_peak_and_name() {
         "sh -c 'exec python3 -c \"{}\"'; sleep 0.3",
         fill(80, 0.4).replace('\n', ";")
     );
-    let out = record_cmd(&trace, &["-i", "10ms"], &["sh", "-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    record_ok(record_cmd(&trace, &["-i", "10ms"], &["sh", "-c", &script]));
     let j = report_json(&trace);
     let tree_peak = u(&j["process"]["rss_peak_bytes"]);
     let child = top_entry(&j, |p| p["root"] == false && p["name"] == "python3")
@@ -154,18 +146,11 @@ fn a_double_forked_daemon_stays_traced() {
         "(python3 -c \"{}\" &) ; exit 0",
         fill(100, 1.0).replace('\n', ";")
     );
-    let out = record_cmd(
+    record_ok(record_cmd(
         &trace,
         &["-i", "10ms", "--wait-descendants"],
         &["sh", "-c", &script],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ));
     let j = report_json(&trace);
     let dur = j["duration_s"].as_f64().unwrap();
     assert!(
