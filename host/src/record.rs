@@ -31,6 +31,8 @@ use jetmem_core::sampler::{SamplerConfig, Target, Tracer, process_alive};
 
 /// Whole-system recordings without --duration last this long.
 const DEFAULT_SYSTEM_DURATION: Duration = Duration::from_secs(10);
+/// The warning when jetmem cannot become a child subreaper (e.g. under qemu-user).
+pub const NO_SUBREAPER: &str = "descendants that daemonize will not be traced (no child subreaper)";
 /// Without a pidfd (Linux < 5.3), how often `--pid` looks whether the process is alive.
 const ALIVE_CHECK: Duration = Duration::from_millis(100);
 /// The longest the main thread sleeps without a reason to wake (it then checks
@@ -60,7 +62,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
                 .split_first()
                 .ok_or_else(|| CliError::Sampler("no command given".to_owned()))?;
             if let Err(e) = become_subreaper() {
-                log::warn!("jetmem: descendants that daemonize will not be traced: {e}");
+                log::warn!("{NO_SUBREAPER}: {e}");
             }
             let mut child = find_program(program)
                 .and_then(|()| Command::new(program).args(rest).spawn())
@@ -90,7 +92,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
             finish(tracer, Some(code), &output)?;
             if reaped.others_running {
                 log::warn!(
-                    "jetmem: descendants of the command were still running when it exited; \
+                    "descendants of the command were still running when it exited; \
                      they were traced until then (--wait-descendants waits for them)"
                 );
             }
