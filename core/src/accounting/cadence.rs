@@ -6,7 +6,7 @@
 //! rather than bursting to catch up (`sampler/sample_loop.rs`). So a sample at
 //! `t` belongs to deadline `⌊t / interval⌋` (while it is less than an interval
 //! late), and between samples of deadlines `a` and `b`, `b − a − 1` deadlines
-//! got no sample. (Rounding `dt / interval` instead would count a late sample
+//! got no sample (and before the first sample's deadline `a`, `a` of them). (Rounding `dt / interval` instead would count a late sample
 //! followed by an on-time one as a miss.) A step longer than
 //! [`GAP_INTERVALS`] intervals is also a [`Gap`].
 //! The first [`MAX_GAPS`] gaps are kept, the rest counted. No allocation.
@@ -58,6 +58,9 @@ impl Cadence {
     pub fn sample(&mut self, t_ns: u64) {
         self.samples += 1;
         let Some(last) = self.last_ns else {
+            // The deadlines from the trace's start to the first sample's got none.
+            let before = t_ns.checked_div(self.interval_ns).unwrap_or(0);
+            self.missed = self.missed.saturating_add(before);
             self.last_ns = Some(t_ns);
             return;
         };
@@ -132,6 +135,14 @@ mod tests {
         }
         assert_eq!((c.samples(), c.missed(), c.scheduled()), (100, 0, 100));
         assert!(c.gaps().is_empty());
+    }
+
+    #[test]
+    fn deadlines_before_a_late_first_sample_are_missed() {
+        let mut c = Cadence::new(10 * MS);
+        c.sample(35 * MS);
+        c.sample(40 * MS);
+        assert_eq!((c.missed(), c.scheduled()), (3, 5));
     }
 
     #[test]
