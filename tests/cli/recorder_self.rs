@@ -39,6 +39,21 @@ fn u(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
 }
 
+/// Waits until the recorder wrote a frame of records after its header (it samples).
+fn wait_for_samples(trace: &std::path::Path) {
+    let len = || std::fs::metadata(trace).map_or(0, |m| m.len());
+    let mut header = 0;
+    for _ in 0..400 {
+        sleep(Duration::from_millis(25));
+        match (header, len()) {
+            (0, n) => header = n,
+            (h, n) if n > h => return,
+            _ => {}
+        }
+    }
+    panic!("{}: no samples written after 10 s", trace.display());
+}
+
 /// A recorder stopped with SIGSTOP for 0.8 s leaves a gap, and the deadlines it
 /// slept through are counted as missed, not hidden.
 #[test]
@@ -49,7 +64,8 @@ fn a_stopped_recorder_reports_the_gap_and_the_missed_deadlines() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    sleep(Duration::from_millis(500));
+    wait_for_samples(&trace);
+    sleep(Duration::from_millis(200));
     let pid = rec.id().to_string();
     Command::new("kill").args(["-STOP", &pid]).status().unwrap();
     sleep(Duration::from_millis(800));
