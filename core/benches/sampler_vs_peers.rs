@@ -14,54 +14,20 @@
 //! Then the tracer runs at 1 kHz for `JETMEM_BENCH_SUSTAIN_S` seconds (default 60)
 //! and reports its own CPU time and drops from the `End` record.
 
+#[path = "support/floor.rs"]
+mod floor;
+
+use floor::{build_floor, cgroup_file, median};
 use jetmem_core::record::Sample;
 use jetmem_core::sampler::{Collector, SamplerConfig, Target, Tracer};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 type SampleNs = unsafe extern "C" fn(i64, *const i32, i32) -> f64;
 type SystemNs = unsafe extern "C" fn(i64, *const std::ffi::c_char) -> f64;
 type TickFloor = unsafe extern "C" fn(i64, *const i32, i32, *const std::ffi::c_char) -> f64;
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn build_floor(dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/floor.c");
-    let lib = dir.join("libfloor.so");
-    let ok = Command::new("cc")
-        .args(["-O2", "-shared", "-fPIC", "-o"])
-        .arg(&lib)
-        .arg(&src)
-        .status()
-        .expect("cc")
-        .success();
-    assert!(ok, "building the C floor failed");
-    lib
-}
-
-fn cgroup_file() -> Option<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    for line in text.lines() {
-        let mut p = line.splitn(3, ':');
-        let (_, ctl, path) = (p.next()?, p.next()?, p.next()?);
-        if ctl.split(',').any(|c| c == "memory") {
-            return Some(PathBuf::from(format!(
-                "/sys/fs/cgroup/memory{path}/memory.usage_in_bytes"
-            )));
-        }
-        if ctl.is_empty() {
-            return Some(PathBuf::from(format!(
-                "/sys/fs/cgroup{path}/memory.current"
-            )));
-        }
-    }
-    None
-}
 
 fn per_call(n: u32, mut f: impl FnMut()) -> f64 {
     let t = Instant::now();

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use jetmem_core::accounting::{
-    Figures, Peak, Peaks, PhaseTracker, PressureConfig, TEGRASTATS_USED_DEFINITION,
-    USED_DEFINITION, USED_TEGRASTATS_DEFINITION, figures, headroom,
+    Cadence, Figures, Peak, Peaks, PhaseTracker, PressureConfig, TEGRASTATS_USED_DEFINITION,
+    USED_DEFINITION, USED_TEGRASTATS_DEFINITION, cpu_percent, figures, headroom,
 };
 use jetmem_core::parse::tegrastats::RESOLUTION_BYTES as TEGRASTATS_RESOLUTION;
 use jetmem_core::record::{
@@ -19,28 +19,23 @@ use jetmem_core::wire::Item;
 use jetmem_core::wire::stream::DecodeStats;
 
 use crate::error::CliError;
+use crate::plot::data::PlotData;
 use crate::report::advice;
 use crate::report::model::{
     BudgetSource, Cuda, Damage, Gpu, Headroom, Phase, PlatformInfo, PressureEvent, Process,
-    ProcessPeak, REPORT_FORMAT_VERSION, Report, System, Tegrastats, TotalPeak, non_empty,
+    ProcessPeak, REPORT_FORMAT_VERSION, Report, System, Tegrastats, TotalPeak, TracerCost,
+    TracerGap, non_empty,
 };
 use crate::trace;
-use crate::units::secs;
+use crate::units::{micro_secs, secs};
 
-/// One point of the memory-over-time series kept for plots.
-#[derive(Debug, Clone, Copy)]
-pub struct Point {
-    pub t_ns: u64,
-    pub figures: Figures,
-    pub rss: Option<u64>,
-}
-
-/// What one pass over a trace gives: the report, the series kept for plots, and
-/// the recorder's pressure threshold (for the plot's threshold line).
+/// What one pass over a trace gives: the report, the series kept for plots
+/// (downsampled, see `plot/data.rs`), and the recorder's pressure threshold
+/// (for the plot's threshold line).
 #[derive(Debug)]
 pub struct Analysis {
     pub report: Report,
-    pub points: Vec<Point>,
+    pub series: Option<PlotData>,
     pub threshold_permille: u16,
 }
 
@@ -90,11 +85,12 @@ pub struct Analyzer {
     phases: Vec<Phase>,
     /// Closed phases no sample fell in: they take the next sample (the one at their end).
     unsampled: Vec<usize>,
-    keep_points: bool,
-    points: Vec<Point>,
-    procs: BTreeMap<u32, ProcessPeak>,
     /// Marker-channel records lost, per writer pid (`ChannelLost`).
     channel_lost: BTreeMap<u32, u64>,
+    series: Option<PlotData>,
+    procs: BTreeMap<u32, ProcessPeak>,
+    cadence: Cadence,
+    file_bytes: Option<u64>,
 }
 
 impl Analyzer {
@@ -115,11 +111,17 @@ impl Analyzer {
             open: PhaseTracker::new(),
             phases: Vec::new(),
             unsampled: Vec::new(),
-            keep_points,
-            points: Vec::new(),
-            procs: BTreeMap::new(),
             channel_lost: BTreeMap::new(),
+            series: keep_points.then(|| PlotData::new(crate::plot::COLUMNS)),
+            procs: BTreeMap::new(),
+            cadence: Cadence::new(header.interval_ns),
+            file_bytes: None,
         }
+    }
+
+    /// The trace file's size, for the tracer's bytes per sample.
+    pub fn set_file_bytes(&mut self, bytes: u64) {
+        self.file_bytes = Some(bytes);
     }
 
     fn platform(&self) -> &Platform {
@@ -228,6 +230,7 @@ impl Analyzer {
         let f = figures(self.platform(), &s.counters);
         let c = &s.counters;
         let t = s.t_ns;
+        self.cadence.sample(t);
         let raised = self.peaks.update(t, &f, c);
         if raised.used {
             self.at_used_peak = Some(f);
@@ -254,12 +257,8 @@ impl Analyzer {
                 ph.rss_peak_bytes = rss;
             }
         }
-        if self.keep_points {
-            self.points.push(Point {
-                t_ns: t,
-                figures: f,
-                rss,
-            });
+        if let Some(series) = &mut self.series {
+            series.push(t, &f, rss);
         }
     }
 
@@ -299,11 +298,12 @@ impl Analyzer {
             phases: std::mem::take(&mut self.phases),
             phase_summary,
             advice: Vec::new(),
+            tracer: self.tracer(end_ns),
         };
         report.advice = advice::advise(&report, &self.evidence);
         Analysis {
             report,
-            points: self.points,
+            series: self.series,
             threshold_permille: self.header.pressure_threshold_permille,
         }
     }
@@ -426,6 +426,41 @@ impl Analyzer {
         }
     }
 
+    /// The recorder's cadence from the samples' times, its cost from the `End` record.
+    fn tracer(&self, end_ns: u64) -> TracerCost {
+        let c = &self.cadence;
+        let scheduled = c.scheduled();
+        // The sampler's count includes samples lost on a full ring (gaps in the trace).
+        let taken = self.end.map_or(c.samples(), |e| e.samples.min(scheduled));
+        let pct = |cpu: fn(&End) -> u64| self.end.and_then(|e| cpu_percent(cpu(&e), end_ns));
+        let lateness = |ns: fn(&End) -> u64| self.end.map(|e| micro_secs(ns(&e)));
+        TracerCost {
+            interval_s: micro_secs(self.header.interval_ns),
+            samples_scheduled: scheduled,
+            samples_taken: taken,
+            deadlines_missed: scheduled - taken,
+            gaps: c
+                .gaps()
+                .iter()
+                .map(|g| TracerGap {
+                    t_s: secs(g.t_ns),
+                    length_s: secs(g.length_ns),
+                })
+                .collect(),
+            gaps_not_listed: c.gaps_overflowed(),
+            lateness_p50_s: lateness(|e| e.lateness_p50_ns),
+            lateness_p99_s: lateness(|e| e.lateness_p99_ns),
+            lateness_max_s: lateness(|e| e.lateness_max_ns),
+            cpu_percent_sampler: pct(|e| e.sampler_cpu_ns),
+            cpu_percent_writer: pct(|e| e.writer_cpu_ns),
+            cpu_percent_total: pct(|e| e.sampler_cpu_ns.saturating_add(e.writer_cpu_ns)),
+            bytes_per_sample: self
+                .file_bytes
+                .filter(|_| c.samples() > 0)
+                .map(|b| b as f64 / c.samples() as f64),
+        }
+    }
+
     fn total_peak(&self) -> TotalPeak {
         let total = Peaks::max_of(self.peaks.total_used);
         TotalPeak {
@@ -487,7 +522,10 @@ pub fn analyze(path: &Path, keep_points: bool) -> Result<Analysis, CliError> {
             .get_or_insert_with(|| Analyzer::new(h, keep_points))
             .push(item)
     })?;
-    let analyzer = analyzer.unwrap_or_else(|| Analyzer::new(&decoded.header, keep_points));
+    let mut analyzer = analyzer.unwrap_or_else(|| Analyzer::new(&decoded.header, keep_points));
+    if let Ok(meta) = std::fs::metadata(path) {
+        analyzer.set_file_bytes(meta.len());
+    }
     let label = trace::display_label(analyzer.header(), path);
     Ok(analyzer.finish(label, &decoded.stats))
 }

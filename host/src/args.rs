@@ -93,6 +93,9 @@ pub struct RecordArgs {
     /// Do not probe CUDA (no driver load in the recorder).
     #[arg(long)]
     pub no_cuda: bool,
+    /// Keep recording after the command exits until its descendants (daemons it started) exit too.
+    #[arg(long, conflicts_with_all = ["system", "pid"])]
+    pub wait_descendants: bool,
     /// The command to run and its arguments (after `--`).
     #[arg(
         value_name = "CMD",

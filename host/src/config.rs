@@ -66,6 +66,8 @@ pub struct RecordConfig {
     pub duration: Option<Duration>,
     /// Whether to print the report when recording ends.
     pub report: bool,
+    /// Whether the record lasts until the command's descendants exit too.
+    pub wait_descendants: bool,
 }
 
 impl RecordConfig {
@@ -110,6 +112,7 @@ impl RecordConfig {
             sampler,
             duration: a.duration,
             report: !a.no_report,
+            wait_descendants: a.wait_descendants,
         })
     }
 }

@@ -3,6 +3,11 @@
 //! On unified memory the GPU area is drawn inside the system-memory area (it
 //! is a subset); on discrete GPUs VRAM and RAM are separate lines with their
 //! sum. Phases are shaded; the pressure threshold is a dashed line.
+//!
+//! The data path (`data.rs`) keeps each series as min/max buckets, one or two
+//! per pixel column; this file only draws them.
+
+pub mod data;
 
 use plotters::prelude::*;
 
@@ -12,16 +17,19 @@ use crate::output::write_output;
 use jetmem_core::accounting::PressureConfig;
 use jetmem_core::record::Architecture;
 
-use crate::analyze::{Point, analyze};
+use crate::analyze::analyze;
 use crate::report::model::Report;
+use data::{PlotData, xy};
 
 const GIB: f64 = (1u64 << 30) as f64;
 const SIZE: (u32, u32) = (1200, 600);
+/// Buckets kept per series: about one per pixel column of the plot.
+pub const COLUMNS: usize = SIZE.0 as usize;
 
 /// One trace to draw.
 pub struct Series {
     pub report: Report,
-    pub points: Vec<Point>,
+    pub data: PlotData,
     pub threshold_permille: u16,
 }
 
@@ -32,7 +40,7 @@ pub fn run(a: &PlotArgs) -> Result<(), CliError> {
         let a = analyze(path, true)?;
         series.push(Series {
             report: a.report,
-            points: a.points,
+            data: a.series.unwrap_or_else(|| PlotData::new(COLUMNS)),
             threshold_permille: a.threshold_permille,
         });
     }
@@ -47,10 +55,6 @@ fn gib(v: u64) -> f64 {
     v as f64 / GIB
 }
 
-fn t(p: &Point) -> f64 {
-    p.t_ns as f64 / 1e9
-}
-
 /// Draws the traces into an SVG document.
 pub fn render(series: &[Series]) -> Result<String, String> {
     let mut svg = String::new();
@@ -59,20 +63,12 @@ pub fn render(series: &[Series]) -> Result<String, String> {
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let x_max = series
             .iter()
-            .flat_map(|s| s.points.last().map(t))
+            .map(|s| s.data.last_t_ns() as f64 / 1e9)
             .fold(0.0f64, f64::max)
             .max(1e-3);
         let y_max = series
             .iter()
-            .flat_map(|s| {
-                s.points.iter().filter_map(|p| {
-                    p.figures
-                        .total
-                        .max(p.figures.total_used)
-                        .max(p.figures.vram_used)
-                        .max(p.figures.tegrastats_used)
-                })
-            })
+            .filter_map(|s| s.data.y_max())
             .map(gib)
             .fold(0.0f64, f64::max)
             .max(0.1)
@@ -122,7 +118,7 @@ type Chart<'a, 'b> = ChartContext<
 >;
 
 fn draw_one(chart: &mut Chart<'_, '_>, s: &Series, y_max: f64) -> Result<(), String> {
-    let pts = &s.points;
+    let d = &s.data;
     let shade = RGBColor(200, 200, 200).mix(0.35);
     for ph in &s.report.phases {
         chart
@@ -139,12 +135,7 @@ fn draw_one(chart: &mut Chart<'_, '_>, s: &Series, y_max: f64) -> Result<(), Str
             )))
             .map_err(|e| e.to_string())?;
     }
-    let series_of = |get: fn(&Point) -> Option<u64>| -> Vec<(f64, f64)> {
-        pts.iter()
-            .filter_map(|p| get(p).map(|v| (t(p), gib(v))))
-            .collect()
-    };
-    let system = series_of(|p| p.figures.used);
+    let system = xy(&d.used);
     let unified = s.report.architecture == Architecture::Unified;
     let sys_label = if unified {
         "system used (all DRAM)"
@@ -156,7 +147,7 @@ fn draw_one(chart: &mut Chart<'_, '_>, s: &Series, y_max: f64) -> Result<(), Str
         .map_err(|e| e.to_string())?
         .label(sys_label)
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], BLUE.mix(0.4).filled()));
-    let gpu = series_of(|p| p.figures.gpu_used);
+    let gpu = xy(&d.gpu_used);
     if !gpu.is_empty() && unified {
         chart
             .draw_series(AreaSeries::new(gpu, 0.0, RED.mix(0.35)).border_style(RED))
@@ -165,14 +156,14 @@ fn draw_one(chart: &mut Chart<'_, '_>, s: &Series, y_max: f64) -> Result<(), Str
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], RED.mix(0.5).filled()));
     }
     if !unified {
-        let vram = series_of(|p| p.figures.vram_used);
+        let vram = xy(&d.vram_used);
         if !vram.is_empty() {
             chart
                 .draw_series(LineSeries::new(vram, RED.stroke_width(2)))
                 .map_err(|e| e.to_string())?
                 .label("VRAM used")
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], RED));
-            let total = series_of(|p| p.figures.total_used);
+            let total = xy(&d.total_used);
             chart
                 .draw_series(LineSeries::new(total, BLACK.stroke_width(2)))
                 .map_err(|e| e.to_string())?
@@ -180,7 +171,7 @@ fn draw_one(chart: &mut Chart<'_, '_>, s: &Series, y_max: f64) -> Result<(), Str
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], BLACK));
         }
     }
-    let tegrastats = series_of(|p| p.figures.tegrastats_used);
+    let tegrastats = xy(&d.tegrastats_used);
     if !tegrastats.is_empty() {
         chart
             .draw_series(LineSeries::new(tegrastats, CYAN.stroke_width(2)))
@@ -188,7 +179,7 @@ fn draw_one(chart: &mut Chart<'_, '_>, s: &Series, y_max: f64) -> Result<(), Str
             .label("tegrastats RAM used (its definition, imported)")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], CYAN));
     }
-    let rss = series_of(|p| p.rss);
+    let rss = xy(&d.rss);
     if !rss.is_empty() {
         chart
             .draw_series(LineSeries::new(rss, GREEN.stroke_width(2)))
@@ -204,7 +195,7 @@ fn draw_one(chart: &mut Chart<'_, '_>, s: &Series, y_max: f64) -> Result<(), Str
         }
         .enter_bytes(total);
         let y = gib(total.saturating_sub(enter));
-        let x_end = pts.last().map(t).unwrap_or(0.0);
+        let x_end = d.last_t_ns() as f64 / 1e9;
         chart
             .draw_series(DashedLineSeries::new(
                 vec![(0.0, y), (x_end, y)],
@@ -235,11 +226,7 @@ fn draw_one(chart: &mut Chart<'_, '_>, s: &Series, y_max: f64) -> Result<(), Str
 fn draw_many(chart: &mut Chart<'_, '_>, many: &[Series]) -> Result<(), String> {
     for (i, s) in many.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
-        let pts: Vec<(f64, f64)> = s
-            .points
-            .iter()
-            .filter_map(|p| p.figures.total_used.map(|v| (t(p), gib(v))))
-            .collect();
+        let pts = xy(&s.data.total_used);
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))
             .map_err(|e| e.to_string())?

@@ -4,12 +4,16 @@
 //! jetmem are passed on to the child (a terminal's Ctrl+C already reaches it);
 //! the trace is finished cleanly and jetmem exits with the child's code, or
 //! 128 + signal when the child was killed.
+//!
+//! The main thread sleeps until a signal, the end of a process or a deadline
+//! wakes it (`reaper.rs`); recording a command, jetmem is a child subreaper, so
+//! descendants that daemonize stay traced, and the record ends when the command
+//! exits, or with `--wait-descendants` when its descendants have exited too
+//! (without it, a warning says that some were still running).
 
 use std::io::BufWriter;
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Command, ExitCode, ExitStatus};
-use std::thread::sleep;
+use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::sys::signal::{Signal, kill};
@@ -20,6 +24,7 @@ use crate::args::RecordArgs;
 use crate::config::{Mode, RecordConfig};
 use crate::error::CliError;
 use crate::output::create_output;
+use crate::reaper::{Gate, Reaped, become_subreaper, pidfd, reap};
 use crate::signals;
 use crate::style::Style;
 use jetmem_core::channel;
@@ -28,17 +33,13 @@ use std::sync::Arc;
 
 /// Whole-system recordings without --duration last this long.
 const DEFAULT_SYSTEM_DURATION: Duration = Duration::from_secs(10);
-/// How often the wait loop looks at the child and the signal flags.
-const POLL: Duration = Duration::from_millis(5);
-
-/// The exit code of a child's status: its code, or 128 + the signal that killed it.
-pub fn status_code(status: ExitStatus) -> i32 {
-    match (status.code(), status.signal()) {
-        (Some(c), _) => c,
-        (None, Some(sig)) => 128 + sig,
-        (None, None) => 1,
-    }
-}
+/// The warning when jetmem cannot become a child subreaper (e.g. under qemu-user).
+pub const NO_SUBREAPER: &str = "descendants that daemonize will not be traced (no child subreaper)";
+/// Without a pidfd (Linux < 5.3), how often `--pid` looks whether the process is alive.
+const ALIVE_CHECK: Duration = Duration::from_millis(100);
+/// The longest the main thread sleeps without a reason to wake (it then checks
+/// that the tracer still runs: a write error stops it).
+const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 /// Runs `jetmem record`; the exit code is the child's.
 pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
@@ -52,6 +53,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
         sampler: mut cfg,
         duration,
         report,
+        wait_descendants,
     } = RecordConfig::from_args(a, unix)?;
     let file = create_output(&output, force)?;
     signals::install().map_err(|e| CliError::Sampler(format!("cannot catch signals: {e}")))?;
@@ -61,6 +63,9 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
             let (program, rest) = argv
                 .split_first()
                 .ok_or_else(|| CliError::Sampler("no command given".to_owned()))?;
+            if let Err(e) = become_subreaper() {
+                log::warn!("{NO_SUBREAPER}: {e}");
+            }
             // The marker channel: created before the child so that it finds
             // its name in JETMEM_CHANNEL; removed when `channel` drops.
             let channel = open_channel();
@@ -81,6 +86,8 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
                     }
                 })?;
             cfg.target = Target::Tree { pid: child.id() };
+            // After the child started (it keeps the default mask), before the tracer's threads.
+            let gate = close_gate()?;
             let tracer = match Tracer::start(cfg, BufWriter::new(file)) {
                 Ok(t) => t,
                 Err(e) => {
@@ -91,17 +98,30 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
                     return Err(CliError::Sampler(e.to_string()));
                 }
             };
-            let status = wait_child(&mut child)?;
-            let code = status_code(status);
+            let reaped = wait_command(&gate, child.id(), wait_descendants);
+            let code = reaped.root.unwrap_or(1);
             finish(tracer, Some(code), &output)?;
+            if reaped.others_running {
+                log::warn!(
+                    "descendants of the command were still running when it exited; \
+                     they were traced until then (--wait-descendants waits for them)"
+                );
+            }
             code
         }
         Mode::Pid(pid) => {
             cfg.target = Target::Tree { pid };
             let root = cfg.root.clone();
+            let gate = close_gate()?;
             let tracer = start(cfg, file, &output)?;
             let handle = tracer.handle();
-            wait_until(duration, || {
+            let fd = pidfd(pid);
+            let check = if fd.is_some() {
+                IDLE_CHECK
+            } else {
+                ALIVE_CHECK
+            };
+            wait_until(&gate, duration, fd.as_ref(), check, || {
                 handle.is_running() && !handle.target_exited() && process_alive(&root, pid)
             });
             finish(tracer, None, &output)?;
@@ -109,8 +129,11 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
         }
         Mode::System => {
             cfg.target = Target::System;
+            let gate = close_gate()?;
             let tracer = start(cfg, file, &output)?;
-            wait_until(Some(duration.unwrap_or(DEFAULT_SYSTEM_DURATION)), || true);
+            let handle = tracer.handle();
+            let limit = Some(duration.unwrap_or(DEFAULT_SYSTEM_DURATION));
+            wait_until(&gate, limit, None, IDLE_CHECK, || handle.is_running());
             finish(tracer, None, &output)?;
             0
         }
@@ -137,6 +160,12 @@ fn open_channel() -> Option<Arc<channel::shm::Owned>> {
             None
         }
     }
+}
+
+/// Blocks the wake-up signals in the main thread; the tracer's threads, started
+/// next, inherit the mask (and never take a signal meant for the main thread).
+fn close_gate() -> Result<Gate, CliError> {
+    Gate::close().map_err(|e| CliError::Sampler(format!("cannot block signals: {e}")))
 }
 
 fn start(cfg: SamplerConfig, file: std::fs::File, output: &Path) -> Result<Tracer, CliError> {
@@ -181,37 +210,48 @@ fn find_program(program: &str) -> std::io::Result<()> {
         .ok_or_else(not_found)
 }
 
-fn wait_child(child: &mut Child) -> Result<ExitStatus, CliError> {
-    let pid = Pid::from_raw(child.id() as i32);
+/// Waits for the command (and with `wait_descendants` for every descendant it
+/// left behind), passing SIGINT/SIGTERM sent to jetmem on to it. A signal that
+/// arrives after the command ended stops the wait for its descendants.
+fn wait_command(gate: &Gate, pid: u32, wait_descendants: bool) -> Reaped {
+    let root = Pid::from_raw(pid as i32);
+    let mut reaped = Reaped::default();
     loop {
-        if let Some((sig, from_process)) = signals::take()
-            && (from_process || sig == Signal::SIGTERM)
-        {
-            let _ = kill(pid, sig);
-        }
-        match child.try_wait() {
-            Ok(Some(status)) => return Ok(status),
-            Ok(None) => sleep(POLL),
-            Err(source) => {
-                return Err(CliError::Spawn {
-                    program: format!("pid {pid}"),
-                    source,
-                });
+        if let Some((sig, from_process)) = signals::take() {
+            if reaped.root.is_some() {
+                return reaped;
+            }
+            if from_process || sig == Signal::SIGTERM {
+                let _ = kill(root, sig);
             }
         }
+        reaped = reap(root, reaped);
+        if reaped.root.is_some() && !(wait_descendants && reaped.others_running) {
+            return reaped;
+        }
+        gate.sleep(None, None);
     }
 }
 
-/// Waits until `limit` passes, a signal arrives or `alive` says stop.
-fn wait_until(limit: Option<Duration>, mut alive: impl FnMut() -> bool) {
-    let start = Instant::now();
+/// Waits until `limit` passes, a signal arrives, the pidfd `fd` says the
+/// process ended, or `alive` says stop (asked at least every `check`).
+fn wait_until(
+    gate: &Gate,
+    limit: Option<Duration>,
+    fd: Option<&std::os::fd::OwnedFd>,
+    check: Duration,
+    mut alive: impl FnMut() -> bool,
+) {
+    let end = limit.map(|l| Instant::now() + l);
     loop {
         if signals::take().is_some() || !alive() {
             return;
         }
-        if limit.is_some_and(|l| start.elapsed() >= l) {
+        let now = Instant::now();
+        if end.is_some_and(|e| now >= e) {
             return;
         }
-        sleep(POLL * 4);
+        let next = now + check;
+        gate.sleep(fd, Some(end.map_or(next, |e| e.min(next))));
     }
 }

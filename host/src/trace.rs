@@ -53,7 +53,17 @@ fn progress_bar(path: &Path, len: u64) -> Option<ProgressBar> {
 }
 
 /// Decodes `path`, calling `visit` with the header first and then every record in file order.
-pub fn read(path: &Path, mut visit: impl FnMut(&Header, &Item)) -> Result<Decoded, CliError> {
+pub fn read(path: &Path, visit: impl FnMut(&Header, &Item)) -> Result<Decoded, CliError> {
+    read_pass(path, true, visit)
+}
+
+/// Like [`read`], for a second pass over the same file: the damage was already
+/// reported by the first, so `warn` is false there.
+pub fn read_pass(
+    path: &Path,
+    warn: bool,
+    mut visit: impl FnMut(&Header, &Item),
+) -> Result<Decoded, CliError> {
     let file = File::open(path).map_err(|source| CliError::Open {
         path: path.to_path_buf(),
         source,
@@ -88,7 +98,9 @@ pub fn read(path: &Path, mut visit: impl FnMut(&Header, &Item)) -> Result<Decode
         bar.finish_and_clear();
     }
     let stats = reader.stats();
-    warn_damage(path, &stats);
+    if warn {
+        warn_damage(path, &stats);
+    }
     let header = header.ok_or_else(|| CliError::NoHeader {
         path: path.to_path_buf(),
         skipped: stats.skipped_bytes,

@@ -37,6 +37,24 @@ pub fn secs(ns: u64) -> f64 {
     (ns as f64 / 1e6).round() / 1e3
 }
 
+/// Nanoseconds as seconds rounded to the microsecond (intervals, lateness).
+pub fn micro_secs(ns: u64) -> f64 {
+    (ns as f64 / 1e3).round() / 1e6
+}
+
+/// A count with a thin space every three digits: `15 000`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Share of `part` in `whole` in whole percent.
 pub fn percent(part: u64, whole: u64) -> u64 {
     if whole == 0 {
@@ -56,5 +74,9 @@ mod tests {
         assert_eq!(signed_bytes(-(1 << 30)), "-1.00 GiB");
         assert_eq!(percent(83, 100), 83);
         assert_eq!(secs(1_234_567_890), 1.235);
+        assert_eq!(micro_secs(312_600), 0.000313);
+        assert_eq!(grouped(15_000), "15 000");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_234_567), "1 234 567");
     }
 }

@@ -6,6 +6,7 @@ mod import;
 mod info;
 mod monitor;
 mod record;
+mod recorder_self;
 mod report;
 mod serve;
 mod traces;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::traces::{MIB, scratch};
 use crate::{jetmem, ok_stdout, report_json};
 
-fn record_cmd(out: &std::path::Path, extra: &[&str], cmd: &[&str]) -> Command {
+pub fn record_cmd(out: &std::path::Path, extra: &[&str], cmd: &[&str]) -> Command {
     let mut c = crate::jetmem_command();
     c.env("NO_COLOR", "1")
         .arg("record")

@@ -4,11 +4,10 @@
 
 mod format_support;
 
-use format_support::{encode_like_writer, header, read_all, read_capture_csv};
+use format_support::{encode_like_writer, header, read_all};
 use jetmem_core::record::{Counter, Record};
 use jetmem_core::wire::Item;
-
-const CAPTURE: &str = include_str!("../fixtures/workload-capture-10ms/samples.csv");
+use jetmem_tests::capture::{CAPTURE_CSV as CAPTURE, read_capture_csv};
 
 #[test]
 fn real_10ms_capture_stays_under_25_bytes_per_sample() {

@@ -2,7 +2,7 @@
 //! figures a report shows, and the only place a figure is derived: used, CUDA
 //! used, the GPU source, headroom, the default budget, pressure with its
 //! hysteresis, timestamped peaks and Begin/End phase pairing. One small file per
-//! rule: [`figures`](figures()), `gpu_source`, `pressure`, `peaks`, `phases`, `window`. Every definition, with its source, is in
+//! rule: [`figures`](figures()), `cadence` (the tracer's own missed deadlines and stalls), `gpu_source`, `pressure`, `peaks`, `phases`, `window`. Every definition, with its source, is in
 //! `docs/accounting.md`; the short form:
 //!
 //! * system used = `MemTotal − MemAvailable` (primary); `MemTotal − MemFree −
@@ -12,6 +12,7 @@
 //! * discrete GPU: total = VRAM used + RAM used;
 //! * CUDA free on Tegra ≈ `MemFree`: never shown as "available".
 
+mod cadence;
 mod figures;
 mod gpu_source;
 mod peaks;
@@ -19,6 +20,7 @@ mod phases;
 mod pressure;
 mod window;
 
+pub use cadence::{Cadence, GAP_INTERVALS, Gap, MAX_GAPS, cpu_percent};
 pub use figures::{
     Figures, TEGRASTATS_USED_DEFINITION, USED_DEFINITION, USED_DIFFERENCE,
     USED_TEGRASTATS_DEFINITION, cuda_used, figures,

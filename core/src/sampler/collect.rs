@@ -163,11 +163,41 @@ impl Collector {
     }
 
     /// The slow path: process discovery, `status` sums and the slower files.
-    pub fn slow(&mut self, on_change: impl FnMut(&Change)) {
+    pub fn slow(&mut self, mut on_change: impl FnMut(&Change)) {
         if let Some(tree) = self.tree.as_mut() {
-            tree.refresh(on_change);
-            self.sticky.sums = tree.sample_status();
+            tree.refresh(&mut on_change);
+            self.sticky.sums = tree.sample_status(&mut on_change);
         }
+        self.slow_files();
+    }
+
+    /// The tree's slow path spread over samples (the sampler's way): discovery
+    /// through the children files of up to `parents` processes (0: none),
+    /// then the `status` of the next `statuses`. Returns true when a discovery
+    /// cycle ended in this step.
+    pub fn slow_step(
+        &mut self,
+        parents: usize,
+        statuses: usize,
+        mut on_change: impl FnMut(&Change),
+    ) -> bool {
+        let Some(tree) = self.tree.as_mut() else {
+            return true;
+        };
+        let done = parents > 0 && tree.refresh_step(parents, &mut on_change);
+        if statuses > 0 {
+            self.sticky.sums = tree.status_step(statuses, &mut on_change);
+        }
+        done
+    }
+
+    /// Processes tracked (0 for a whole-system collector).
+    pub fn tree_len(&self) -> usize {
+        self.tree.as_ref().map_or(0, |t| t.processes().len())
+    }
+
+    /// The slower files: zram, PSI, the cgroup's peak and limit, nvmap clients.
+    pub fn slow_files(&mut self) {
         let mut zram_total: Option<u64> = None;
         for z in &mut self.zram {
             if let Some(st) = z.read().ok().and_then(|t| parse_zram_mm_stat(t).ok()) {
@@ -196,6 +226,13 @@ impl Collector {
     /// The slow-path view of each tracked process (for `ProcessMemory` records).
     pub fn processes(&self) -> impl Iterator<Item = &super::tree::Tracked> {
         self.tree.iter().flat_map(|t| t.processes().iter())
+    }
+
+    /// Like [`Collector::processes`], to take each one's running peak.
+    pub(super) fn processes_mut(&mut self) -> impl Iterator<Item = &mut super::tree::Tracked> {
+        self.tree
+            .iter_mut()
+            .flat_map(|t| t.processes_mut().iter_mut())
     }
 }
 

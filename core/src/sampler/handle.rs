@@ -5,8 +5,9 @@ use super::clock::mono_ns;
 use crate::record::{Allocator, Mark, MarkKind, Record};
 use crate::text::truncated;
 use heapless::mpmc;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::Thread;
 
 /// Capacity of the marker queue (marks and allocator figures from any thread).
 const EVENTS: usize = 1024;
@@ -37,10 +38,14 @@ pub(super) struct Shared {
     pub(super) target_gone: AtomicBool,
     pub(super) events: mpmc::Queue<Pushed, EVENTS>,
     pub(super) events_lost: AtomicU64,
+    /// Markers queued since the writer last drained the queue.
+    pub(super) events_pending: AtomicUsize,
     pub(super) start_mono_ns: u64,
     pub(super) exit_code: AtomicI64,
     /// The marker channel the sampler drains at each sample, if any.
     pub(super) channel: Option<Arc<crate::channel::shm::Owned>>,
+    /// The writer thread, which sleeps until [`Shared::wake_writer`] or its next flush.
+    pub(super) writer: OnceLock<Thread>,
 }
 
 impl Shared {
@@ -61,9 +66,18 @@ impl Shared {
             target_gone: AtomicBool::new(false),
             events,
             events_lost: AtomicU64::new(0),
+            events_pending: AtomicUsize::new(0),
             start_mono_ns,
             exit_code: AtomicI64::new(NO_EXIT_CODE),
             channel,
+            writer: OnceLock::new(),
+        }
+    }
+
+    /// Wakes the writer thread (never blocks: an atomic, and a futex wake when it sleeps).
+    pub(super) fn wake_writer(&self) {
+        if let Some(t) = self.writer.get() {
+            t.unpark();
         }
     }
 }
@@ -115,7 +129,12 @@ impl TraceHandle {
         self.shared.events.enqueue(item).map_err(|_| {
             self.shared.events_lost.fetch_add(1, Ordering::Relaxed);
             MarkError::QueueFull
-        })
+        })?;
+        // Half full: wake the writer once rather than wait for its next flush.
+        if self.shared.events_pending.fetch_add(1, Ordering::Relaxed) + 1 == EVENTS / 2 {
+            self.shared.wake_writer();
+        }
+        Ok(())
     }
 
     /// Records a marker now. Never blocks, never allocates; the label is cut to

@@ -1,16 +1,24 @@
 //! The sampler thread: one sample per tick at absolute deadlines, the slow
 //! path (process discovery, per-process memory) every 100 ms, pressure events,
 //! and every record pushed into the SPSC ring without ever blocking.
+//!
+//! Per-process records carry each process's highest resident size since its
+//! previous record (read from `statm` on every sample): one a second per
+//! process, one when a process leaves, and one for each at the stop, so a
+//! short-lived or exec'ing process gets its true peak.
 
 use super::clock::{mono_ns, sleep_until, thread_cpu_ns};
 use super::collect::Collector;
 use super::handle::Shared;
 use super::lateness::Lateness;
+use super::supervisor::WAKE_RECORDS;
+use super::tree::Tracked;
 use crate::accounting::{Figures, Peaks, PressureTracker, figures};
 use crate::channel::Entry;
 use crate::channel::shm::Drained;
 use crate::record::{
-    Allocator, ChannelLost, Dropped, Mark, Platform, ProcessEvent, ProcessMemory, Record, Sample,
+    Allocator, ChannelLost, Dropped, Mark, Platform, ProcessChange, ProcessEvent, ProcessMemory,
+    Record, Sample,
 };
 use heapless::spsc;
 use std::cell::Cell;
@@ -45,9 +53,17 @@ struct SampleLoop<'r, 's> {
     out: SamplerOutcome,
     /// Samples dropped on a full ring and not yet reported by a `Dropped` record.
     pending_dropped: u64,
+    /// Records pushed since the writer was last woken.
+    unannounced: usize,
     sample: Sample,
     next_slow: u64,
     next_proc_mem: u64,
+    /// Ticks per slow period: the tree's slow path is spread over them.
+    ticks_per_slow: usize,
+    /// Whether this slow period's discovery cycle is still running.
+    discovering: bool,
+    /// `status` files still to read in this slow period.
+    statuses_left: usize,
 }
 
 /// Samples every `interval_ns` until `shared.stop`, then takes a last sample.
@@ -76,10 +92,15 @@ pub(super) fn sample_loop(
             processes_overflowed: 0,
         },
         pending_dropped: 0,
+        unannounced: 0,
         sample: Sample::default(),
         next_slow: start + SLOW_NS,
         next_proc_mem: start,
+        ticks_per_slow: (SLOW_NS / interval_ns.max(1)).max(1) as usize,
+        discovering: false,
+        statuses_left: 0,
     };
+    l.announce_initial();
     let mut k: u64 = 0;
     while !shared.stop.load(Ordering::Acquire) {
         let deadline = start + k * interval_ns;
@@ -108,6 +129,7 @@ impl SampleLoop<'_, '_> {
         if now >= self.next_slow {
             self.slow_path(now, t);
         }
+        self.tree_step(t);
         let f = self.read_sample(t);
         if let Some(ev) = self.pressure.update(t, &f) {
             self.push(Record::Event(ev));
@@ -115,6 +137,10 @@ impl SampleLoop<'_, '_> {
         self.push(Record::Sample(self.sample));
         self.out.samples += 1;
         self.drain_channel(t);
+        if self.unannounced >= WAKE_RECORDS {
+            self.unannounced = 0;
+            self.shared.wake_writer();
+        }
     }
 
     /// Moves what the traced tree wrote into the marker channel into the ring,
@@ -153,40 +179,81 @@ impl SampleLoop<'_, '_> {
         )
     }
 
-    /// Process discovery (a `Process` record per change) and, at most once a
-    /// second, a `ProcessMemory` record per tracked process.
+    /// The descendants found when the collector opened, as `Joined` at 0 (the
+    /// root is named by the header's command).
+    fn announce_initial(&mut self) {
+        let root = self.collector.tree().map(|t| t.root_pid());
+        for p in self.collector.processes().filter(|p| Some(p.pid) != root) {
+            let _ = self.ring.enqueue(Record::Process(ProcessEvent {
+                t_ns: 0,
+                pid: p.pid,
+                ppid: p.ppid,
+                change: ProcessChange::Joined,
+                name: p.name.clone(),
+            }));
+            self.unannounced += 1;
+        }
+    }
+
+    /// The slow period starts: the slower files, a new discovery cycle and
+    /// `status` round for the tree (spread over the period's ticks by
+    /// [`SampleLoop::tree_step`]), and at most once a second a `ProcessMemory`
+    /// record per tracked process.
     fn slow_path(&mut self, now: u64, t: u64) {
-        let mut changes: heapless::Vec<ProcessEvent, 64> = heapless::Vec::new();
-        self.collector.slow(|c| {
-            let _ = changes.push(ProcessEvent {
+        self.collector.slow_files();
+        self.discovering = true;
+        self.statuses_left = self.collector.tree_len();
+        if now >= self.next_proc_mem {
+            for p in self.collector.processes_mut() {
+                let _ = self.ring.enqueue(process_memory(p, t));
+                self.unannounced += 1;
+            }
+            self.next_proc_mem = now + PROCESS_MEMORY_NS;
+        }
+        self.next_slow = now + SLOW_NS;
+    }
+
+    /// This tick's share of the tree's slow path: the children files of about
+    /// `1 / ticks_per_slow` of the processes, then as many `status` files, so
+    /// a large tree's slow path never bunches into one late sample. A
+    /// `Process` record per change.
+    fn tree_step(&mut self, t: u64) {
+        if !self.discovering && self.statuses_left == 0 {
+            return;
+        }
+        let share = self
+            .collector
+            .tree_len()
+            .div_ceil(self.ticks_per_slow)
+            .max(1);
+        let parents = if self.discovering { share } else { 0 };
+        let statuses = share.min(self.statuses_left);
+        self.statuses_left -= statuses;
+        let (ring, unannounced) = (&mut self.ring, &mut self.unannounced);
+        let done = self.collector.slow_step(parents, statuses, |c| {
+            if c.rss_peak_bytes.is_some() {
+                // A process that left: its peak since its last record.
+                let _ = ring.enqueue(Record::ProcessMemory(ProcessMemory {
+                    t_ns: t,
+                    pid: c.pid,
+                    rss_bytes: c.rss_peak_bytes,
+                    hwm_bytes: None,
+                    swap_bytes: None,
+                    locked_bytes: None,
+                }));
+            }
+            let _ = ring.enqueue(Record::Process(ProcessEvent {
                 t_ns: t,
                 pid: c.pid,
                 ppid: c.ppid,
                 change: c.change,
                 name: c.name.clone(),
-            });
+            }));
+            *unannounced += 2;
         });
-        for ev in changes {
-            self.push(Record::Process(ev));
+        if done {
+            self.discovering = false;
         }
-        if now >= self.next_proc_mem {
-            for p in self.collector.processes() {
-                let rec = Record::ProcessMemory(ProcessMemory {
-                    t_ns: t,
-                    pid: p.pid,
-                    rss_bytes: p.status_rss_bytes,
-                    hwm_bytes: p.hwm_bytes,
-                    swap_bytes: p.swap_bytes,
-                    locked_bytes: match (p.locked_bytes, p.pinned_bytes) {
-                        (Some(a), Some(b)) => Some(a.saturating_add(b)),
-                        (a, b) => a.or(b),
-                    },
-                });
-                let _ = self.ring.enqueue(rec);
-            }
-            self.next_proc_mem = now + PROCESS_MEMORY_NS;
-        }
-        self.next_slow = now + SLOW_NS;
     }
 
     /// Reads one sample at `t` and folds it into the running peaks; returns its figures.
@@ -213,6 +280,7 @@ impl SampleLoop<'_, '_> {
             self.pending_dropped = 0;
         }
         let is_sample = matches!(rec, Record::Sample(_));
+        self.unannounced += 1;
         if self.ring.enqueue(rec).is_err() && is_sample {
             self.pending_dropped += 1;
             self.out.dropped += 1;
@@ -220,8 +288,9 @@ impl SampleLoop<'_, '_> {
     }
 
     /// A last sample at the stop, so that every trace ends with the state it
-    /// ended in (and a very short one has a sample at all); then the drops not
-    /// yet reported, waiting up to a second for room in the ring.
+    /// ended in (and a very short one has a sample at all); then each process's
+    /// peak record and the drops not yet reported, waiting up to a second for
+    /// room in the ring.
     fn finish(mut self) -> SamplerOutcome {
         let t = mono_ns().saturating_sub(self.shared.start_mono_ns);
         self.read_sample(t);
@@ -232,26 +301,50 @@ impl SampleLoop<'_, '_> {
             if self.drain_channel(t) {
                 break;
             }
+            self.shared.wake_writer();
             std::thread::sleep(Duration::from_millis(1));
         }
+        let shared = self.shared;
+        for p in self.collector.processes_mut() {
+            enqueue_waiting(&mut self.ring, shared, process_memory(p, t));
+        }
         if self.pending_dropped > 0 {
-            let t = mono_ns().saturating_sub(self.shared.start_mono_ns);
-            for _ in 0..1000 {
-                if self
-                    .ring
-                    .enqueue(Record::Dropped(Dropped {
-                        t_ns: t,
-                        samples: self.pending_dropped,
-                    }))
-                    .is_ok()
-                {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(1));
-            }
+            let t = mono_ns().saturating_sub(shared.start_mono_ns);
+            let samples = self.pending_dropped;
+            let rec = Record::Dropped(Dropped { t_ns: t, samples });
+            enqueue_waiting(&mut self.ring, shared, rec);
         }
         self.out.processes_overflowed = self.collector.tree().map_or(0, |t| t.overflowed);
         self.out.cpu_ns = thread_cpu_ns();
         self.out
     }
+}
+
+/// Enqueues a record at the stop, waking the writer and waiting up to a
+/// second for room in the ring.
+fn enqueue_waiting(ring: &mut spsc::Producer<'_, Record>, shared: &Shared, mut rec: Record) {
+    for _ in 0..1000 {
+        match ring.enqueue(rec) {
+            Ok(()) => return,
+            Err(back) => rec = back,
+        }
+        shared.wake_writer();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A process's `ProcessMemory` record: its peak resident size since its last
+/// one (statm on every sample, `VmRSS` on the slow path), and its slow-path figures.
+fn process_memory(p: &mut Tracked, t_ns: u64) -> Record {
+    Record::ProcessMemory(ProcessMemory {
+        t_ns,
+        pid: p.pid,
+        rss_bytes: p.take_rss_peak().or(p.status_rss_bytes),
+        hwm_bytes: p.hwm_bytes,
+        swap_bytes: p.swap_bytes,
+        locked_bytes: match (p.locked_bytes, p.pinned_bytes) {
+            (Some(a), Some(b)) => Some(a.saturating_add(b)),
+            (a, b) => a.or(b),
+        },
+    })
 }

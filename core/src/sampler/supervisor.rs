@@ -1,6 +1,11 @@
 //! The writer thread ("supervisor"): starts the sampler thread, drains the
 //! ring and the marker queue into frames at least every 100 ms, stops the
 //! sampler on a write error, and writes the `End` record.
+//!
+//! It sleeps until there is work: its next flush (100 ms after the last), a
+//! wake from the sampler (the ring holds [`WAKE_RECORDS`], or sampling
+//! ended) or from a marker queue half full. It never polls: at 10 ms the
+//! whole recorder wakes about once per sample plus ten times a second.
 
 use super::SamplerError;
 use super::clock::{mono_ns, thread_cpu_ns};
@@ -22,8 +27,8 @@ use std::time::Duration;
 const RING: usize = 1024;
 /// The writer writes a frame at least this often, so a killed recorder loses at most this much.
 const FLUSH_NS: u64 = 100_000_000;
-/// How often the writer wakes to drain the queues.
-const WRITER_TICK: Duration = Duration::from_millis(5);
+/// The sampler wakes the writer early when this many records wait in the ring (a quarter of it).
+pub(super) const WAKE_RECORDS: usize = RING / 4;
 
 /// Runs the trace to its end: the body of the writer thread.
 pub(super) fn supervise<W: Write>(
@@ -37,6 +42,7 @@ pub(super) fn supervise<W: Write>(
     let mut ring: Box<spsc::Queue<Record, RING>> = Box::new(spsc::Queue::new());
     let (producer, mut consumer) = ring.split();
     let mut writer = Writer::new(trace);
+    let _ = shared.writer.set(std::thread::current());
     let outcome = std::thread::scope(|scope| {
         let sampler = std::thread::Builder::new()
             .name("jetmem-sampler".into())
@@ -50,6 +56,7 @@ pub(super) fn supervise<W: Write>(
                     tree_target,
                 );
                 shared.sampler_done.store(true, Ordering::Release);
+                shared.wake_writer();
                 o
             });
         let sampler = match sampler {
@@ -72,7 +79,8 @@ pub(super) fn supervise<W: Write>(
             if done && consumer.peek().is_none() {
                 break;
             }
-            std::thread::sleep(WRITER_TICK);
+            let since = mono_ns().saturating_sub(writer.last_flush);
+            std::thread::park_timeout(Duration::from_nanos(FLUSH_NS.saturating_sub(since)));
         }
         sampler
             .join()
@@ -101,6 +109,7 @@ pub(super) fn supervise<W: Write>(
 
 /// Moves every queued marker and allocator figure into the writer.
 fn drain_events<W: Write>(shared: &Shared, writer: &mut Writer<W>) {
+    shared.events_pending.store(0, Ordering::Relaxed);
     while let Some(p) = shared.events.dequeue() {
         writer.add(p.into());
     }

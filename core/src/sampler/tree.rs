@@ -3,8 +3,14 @@
 //! Descendants are found on the slow path from `/proc/PID/task/TID/children`
 //! (one kept-open-free read per thread, no allocation), with a `/proc` scan of
 //! parent pids where the kernel lacks `CONFIG_PROC_CHILDREN`. On the hot path
-//! only `statm` is read, through file descriptors kept open per process. A
-//! process that vanishes mid-read is normal: it leaves the set.
+//! only `statm` is read, through file descriptors kept open per process, and
+//! each process's highest resident size since its last per-process record is
+//! kept from those reads, so a short-lived process has a peak too. A process
+//! that vanishes mid-read is normal: it leaves the set (with that peak).
+//!
+//! When the recording process is a child subreaper (`jetmem record` is), the
+//! orphans re-parented to it are descendants of the traced command that
+//! double-forked: they are walked from the recorder as well (`adopter`).
 
 mod discover;
 
@@ -31,6 +37,8 @@ pub struct Tracked {
     status: Option<FileSource>,
     /// Resident bytes at the last fast-path read.
     pub rss_bytes: u64,
+    /// Highest resident bytes read since the last [`Tracked::take_rss_peak`].
+    rss_peak_bytes: Option<u64>,
     /// Slow-path figures: VmHWM, VmSwap, VmLck, VmPin (bytes).
     pub hwm_bytes: Option<u64>,
     /// VmSwap.
@@ -56,6 +64,23 @@ pub struct Change {
     pub change: ProcessChange,
     /// `comm`.
     pub name: String<PROCESS_NAME_LEN>,
+    /// For `Left`: the highest resident bytes read since its last per-process record.
+    pub rss_peak_bytes: Option<u64>,
+}
+
+impl Tracked {
+    /// The highest resident bytes read since the last call (statm on every
+    /// sample, `VmRSS` on the slow path), and starts over.
+    pub fn take_rss_peak(&mut self) -> Option<u64> {
+        self.rss_peak_bytes.take()
+    }
+
+    fn raise_rss_peak(&mut self, v: Option<u64>) {
+        self.rss_peak_bytes = match (self.rss_peak_bytes, v) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
 }
 
 /// Sums over the tree from the slow path.
@@ -80,6 +105,12 @@ pub struct ProcessTree {
     found: Vec<(u32, u32)>,
     path: PathBuf,
     children_file: Option<bool>,
+    /// The recorder's own pid when it is a child subreaper: orphans of the tree land there.
+    adopter: Option<u32>,
+    /// The next process whose children a spread discovery cycle reads (0: a cycle starts).
+    discover_cursor: usize,
+    /// The next process whose `status` a spread slow path reads.
+    status_cursor: usize,
     /// Processes not tracked because [`MAX_PROCESSES`] was reached.
     pub overflowed: u64,
 }
@@ -103,6 +134,9 @@ impl ProcessTree {
             found: Vec::with_capacity(MAX_PROCESSES),
             path: PathBuf::with_capacity(256),
             children_file: None,
+            adopter: subreaper_self().filter(|&me| me != pid),
+            discover_cursor: 0,
+            status_cursor: 0,
             overflowed: 0,
         };
         let t = tree.open_process(pid, 0)?;
@@ -118,6 +152,11 @@ impl ProcessTree {
     /// The tracked processes.
     pub fn processes(&self) -> &[Tracked] {
         &self.procs
+    }
+
+    /// The tracked processes, to take their running peaks.
+    pub(crate) fn processes_mut(&mut self) -> &mut [Tracked] {
+        &mut self.procs
     }
 
     /// Whether the root process is still alive.
@@ -161,6 +200,7 @@ impl ProcessTree {
             statm: Some(statm),
             status,
             rss_bytes: 0,
+            rss_peak_bytes: None,
             hwm_bytes: None,
             swap_bytes: None,
             locked_bytes: None,
@@ -186,6 +226,7 @@ impl ProcessTree {
                 Ok(text) if !text.is_empty() => match parse_statm(text, page_size) {
                     Ok(s) => {
                         p.rss_bytes = s.resident_bytes;
+                        p.raise_rss_peak(Some(s.resident_bytes));
                         sum = sum.saturating_add(s.resident_bytes);
                         live += 1;
                     }
@@ -197,34 +238,83 @@ impl ProcessTree {
         (sum, live)
     }
 
-    /// Slow path: re-reads `status` of every process and returns the sums.
-    pub fn sample_status(&mut self) -> SlowSums {
+    /// Slow path: re-reads `status` of every process and returns the sums. A
+    /// process whose `comm` changed (it exec'd) is announced again through
+    /// `on_change` as `Joined` with its new name.
+    pub fn sample_status(&mut self, on_change: impl FnMut(&Change)) -> SlowSums {
+        self.status_cursor = 0;
+        self.status_step(self.procs.len(), on_change)
+    }
+
+    /// The slow path spread over samples: re-reads `status` of the next
+    /// `count` processes (round robin) and returns the sums over every
+    /// process's latest figures. Announces exec'd processes as
+    /// [`ProcessTree::sample_status`] does.
+    pub fn status_step(&mut self, count: usize, mut on_change: impl FnMut(&Change)) -> SlowSums {
+        let n = self.procs.len();
+        for _ in 0..count.min(n) {
+            let i = self.status_cursor % n.max(1);
+            self.status_cursor = i + 1;
+            if let Some(p) = self.procs.get_mut(i) {
+                read_status(p, &mut on_change);
+            }
+        }
         let mut sums = SlowSums::default();
-        for p in &mut self.procs {
-            if !p.alive {
-                continue;
-            }
-            let Some(src) = p.status.as_mut() else {
-                continue;
-            };
-            let Ok(text) = src.read() else {
-                p.alive = false;
-                continue;
-            };
-            if let Ok(st) = parse_status(text) {
-                p.hwm_bytes = st.vm_hwm;
-                p.swap_bytes = st.vm_swap;
-                p.locked_bytes = st.vm_lck;
-                p.pinned_bytes = st.vm_pin;
-                p.status_rss_bytes = st.vm_rss;
-                sums.hwm = add(sums.hwm, st.vm_hwm);
-                sums.swap = add(sums.swap, st.vm_swap);
-                sums.locked = add(sums.locked, st.vm_lck);
-                sums.pinned = add(sums.pinned, st.vm_pin);
-            }
+        for p in self.procs.iter().filter(|p| p.alive) {
+            sums.hwm = add(sums.hwm, p.hwm_bytes);
+            sums.swap = add(sums.swap, p.swap_bytes);
+            sums.locked = add(sums.locked, p.locked_bytes);
+            sums.pinned = add(sums.pinned, p.pinned_bytes);
         }
         sums
     }
+}
+
+/// Re-reads one process's `status`; a changed `comm` is announced as `Joined`.
+fn read_status(p: &mut Tracked, on_change: &mut impl FnMut(&Change)) {
+    if !p.alive {
+        return;
+    }
+    let Some(src) = p.status.as_mut() else {
+        return;
+    };
+    let Ok(text) = src.read() else {
+        p.alive = false;
+        return;
+    };
+    let Ok(st) = parse_status(text) else {
+        return;
+    };
+    p.hwm_bytes = st.vm_hwm;
+    p.swap_bytes = st.vm_swap;
+    p.locked_bytes = st.vm_lck;
+    p.pinned_bytes = st.vm_pin;
+    p.status_rss_bytes = st.vm_rss;
+    p.raise_rss_peak(st.vm_rss);
+    if !st.name.is_empty() && st.name != p.name {
+        p.name = st.name.clone();
+        on_change(&Change {
+            pid: p.pid,
+            ppid: p.ppid,
+            change: ProcessChange::Joined,
+            name: p.name.clone(),
+            rss_peak_bytes: None,
+        });
+    }
+}
+
+/// This process's pid when it is a child subreaper (`PR_SET_CHILD_SUBREAPER`).
+fn subreaper_self() -> Option<u32> {
+    let mut flag: nix::libc::c_int = 0;
+    // SAFETY: PR_GET_CHILD_SUBREAPER writes one int through the pointer, which
+    // points at `flag`, alive for the call.
+    let rc = unsafe {
+        nix::libc::prctl(
+            nix::libc::PR_GET_CHILD_SUBREAPER,
+            &mut flag as *mut nix::libc::c_int,
+        )
+    };
+    (rc == 0 && flag != 0).then(std::process::id)
 }
 
 /// One component of a `/proc` path.

@@ -39,6 +39,35 @@ pub struct Report {
     /// One row per phase label: counts, writer pids, durations and peaks.
     pub phase_summary: Vec<PhaseSummary>,
     pub advice: Vec<Advice>,
+    pub tracer: TracerCost,
+}
+
+/// The recorder's own cost and cadence (`core::accounting::Cadence` and the `End` record).
+#[derive(Debug, Clone, Serialize)]
+pub struct TracerCost {
+    pub interval_s: f64,
+    pub samples_scheduled: u64,
+    pub samples_taken: u64,
+    pub deadlines_missed: u64,
+    /// Stalls longer than 5 intervals (the first 32; `gaps_not_listed` counts the rest).
+    pub gaps: Vec<TracerGap>,
+    pub gaps_not_listed: u64,
+    /// The lateness and CPU figures come from the `End` record: `null` without one.
+    pub lateness_p50_s: Option<f64>,
+    pub lateness_p99_s: Option<f64>,
+    pub lateness_max_s: Option<f64>,
+    pub cpu_percent_sampler: Option<f64>,
+    pub cpu_percent_writer: Option<f64>,
+    /// Sampler and writer threads together (the main thread only waits for the command).
+    pub cpu_percent_total: Option<f64>,
+    pub bytes_per_sample: Option<f64>,
+}
+
+/// A stall of the recorder: no sample for `length_s` after `t_s`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TracerGap {
+    pub t_s: f64,
+    pub length_s: f64,
 }
 
 /// The machine.

@@ -12,7 +12,7 @@ use crate::report::phase_table::{
     OCCURRENCE_COLUMNS, SUMMARY_COLUMNS, occurrence_rows, summary_rows,
 };
 use crate::style::Style;
-use crate::units::{bytes, opt_bytes, percent, signed_bytes};
+use crate::units::{bytes, grouped, opt_bytes, percent, signed_bytes};
 
 /// Renders `r` as the text report; `phases` says how much of the phases to show.
 pub fn render(r: &Report, phases: PhaseView, style: Style) -> String {
@@ -258,6 +258,7 @@ fn common(o: &mut String, r: &Report, style: Style) {
         "Duration: {:.3} s, {} samples, {} dropped",
         r.duration_s, r.samples, r.dropped
     );
+    tracer_line(o, r, style);
     if let Some(code) = r.exit_code {
         let _ = writeln!(o, "Exit code: {code}");
     }
@@ -272,6 +273,44 @@ fn common(o: &mut String, r: &Report, style: Style) {
         );
         let _ = writeln!(o, "{}", style.warn(&line));
     }
+}
+
+/// "Tracer: 0.9 % of a core, 15 000 of 15 000 samples, lateness p99 0.3 ms";
+/// a missed deadline or a stall turns it into a warning that says so.
+fn tracer_line(o: &mut String, r: &Report, style: Style) {
+    let t = &r.tracer;
+    let cost = t.cpu_percent_total.map_or_else(
+        || "cost unknown (no end record)".to_owned(),
+        |p| format!("{p:.1} % of a core"),
+    );
+    let mut line = format!(
+        "Tracer: {cost}, {} of {} samples",
+        grouped(t.samples_taken),
+        grouped(t.samples_scheduled)
+    );
+    if let Some(p99) = t.lateness_p99_s {
+        let _ = write!(line, ", lateness p99 {:.1} ms", p99 * 1e3);
+    }
+    let stalls = t.gaps.len() as u64 + t.gaps_not_listed;
+    if t.deadlines_missed == 0 && stalls == 0 {
+        let _ = writeln!(o, "{line}");
+        return;
+    }
+    let _ = write!(line, "; {} deadlines missed", grouped(t.deadlines_missed));
+    if let Some(longest) = t
+        .gaps
+        .iter()
+        .max_by(|a, b| a.length_s.total_cmp(&b.length_s))
+    {
+        let _ = write!(
+            line,
+            ", {stalls} stall{} (longest {:.3} s at {:.3} s)",
+            if stalls == 1 { "" } else { "s" },
+            longest.length_s,
+            longest.t_s
+        );
+    }
+    let _ = writeln!(o, "{}", style.warn(&line));
 }
 
 fn phase_section(o: &mut String, r: &Report, view: PhaseView) {

@@ -193,35 +193,6 @@ pub fn encode_like_writer(h: &Header, samples: &[Sample]) -> (Vec<u8>, usize) {
     (w.into_inner(), header_bytes)
 }
 
-/// Reads a capture CSV (`t_ns` then one column per counter key, empty = absent).
-pub fn read_capture_csv(text: &str) -> Vec<Sample> {
-    let mut lines = text.lines();
-    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
-    assert_eq!(head[0], "t_ns");
-    let counters: Vec<Counter> = head[1..]
-        .iter()
-        .map(|k| {
-            *Counter::ALL
-                .iter()
-                .find(|c| c.key() == *k)
-                .unwrap_or_else(|| panic!("unknown counter column {k}"))
-        })
-        .collect();
-    lines
-        .map(|line| {
-            let mut cells = line.split(',');
-            let t_ns = cells.next().unwrap().parse().unwrap();
-            let mut c = Counters::new();
-            for (counter, cell) in counters.iter().zip(cells) {
-                if !cell.is_empty() {
-                    c.set(*counter, Some(cell.parse().unwrap()));
-                }
-            }
-            Sample { t_ns, counters: c }
-        })
-        .collect()
-}
-
 /// A frame around any payload bytes, with a correct length and CRC: what a
 /// buggy (not damaged) writer would produce.
 pub fn frame_around(payload: &[u8]) -> Vec<u8> {

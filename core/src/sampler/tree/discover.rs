@@ -73,7 +73,9 @@ impl ProcessTree {
         while changed {
             changed = false;
             for &(pid, ppid) in &pids {
-                let parent_in = ppid == self.root_pid || self.found.iter().any(|&(p, _)| p == ppid);
+                let parent_in = ppid == self.root_pid
+                    || Some(ppid) == self.adopter
+                    || self.found.iter().any(|&(p, _)| p == ppid);
                 if parent_in && pid != self.root_pid && !self.found.iter().any(|&(p, _)| p == pid) {
                     if self.found.len() < MAX_PROCESSES {
                         self.found.push((pid, ppid));
@@ -86,35 +88,79 @@ impl ProcessTree {
         }
     }
 
-    /// Slow path: discovers joins and leaves; calls `on_change` for each.
+    /// Slow path: discovers joins and leaves in one go; calls `on_change` for each.
     pub fn refresh(&mut self, mut on_change: impl FnMut(&Change)) {
+        self.discover_cursor = 0;
+        while !self.refresh_step(usize::MAX, &mut on_change) {}
+    }
+
+    /// Discovery spread over samples: reads the children files of up to
+    /// `parents` tracked processes (breadth first from the root; a process found
+    /// joins at once and is walked later in the same cycle). Returns true when a
+    /// cycle ended: then the processes no child file named are the leaves.
+    /// Without `children` files (no `CONFIG_PROC_CHILDREN`), a cycle is one
+    /// `/proc` scan.
+    pub fn refresh_step(&mut self, parents: usize, mut on_change: impl FnMut(&Change)) -> bool {
         let mut buf = [0u8; 4096];
-        self.found.clear();
-        if self.children_file != Some(false) {
-            // Walk breadth-first from the root over live processes.
-            let mut i = 0;
-            let root = self.root_pid;
-            let root_alive = self.root_alive();
-            let mut supported = true;
-            if root_alive {
-                supported = self.children_of(root, &mut buf);
-            }
-            while supported && i < self.found.len() {
-                let (pid, _) = self.found.get(i).copied().unwrap_or((0, 0));
-                self.children_of(pid, &mut buf);
-                i += 1;
-            }
-            if root_alive && self.children_file.is_none() {
-                self.children_file = Some(supported);
-            }
-        }
         if self.children_file == Some(false) {
             self.found.clear();
             self.scan_proc(&mut buf);
+            self.start_cycle();
+            self.join_found(&mut on_change);
+            self.end_cycle(&mut on_change);
+            return true;
         }
+        if self.discover_cursor == 0 {
+            self.start_cycle();
+            if let Some(adopter) = self.adopter {
+                // The recorder's children: the root itself, and adopted orphans.
+                self.found.clear();
+                self.children_of(adopter, &mut buf);
+                let root = self.root_pid;
+                self.found.retain(|&(pid, _)| pid != root);
+                self.join_found(&mut on_change);
+            }
+        }
+        let mut walked = 0;
+        while walked < parents && self.discover_cursor < self.procs.len() {
+            let (pid, alive) = self
+                .procs
+                .get(self.discover_cursor)
+                .map_or((0, false), |p| (p.pid, p.alive));
+            self.discover_cursor += 1;
+            if !alive {
+                continue;
+            }
+            walked += 1;
+            self.found.clear();
+            let supported = self.children_of(pid, &mut buf);
+            if pid == self.root_pid && self.children_file.is_none() {
+                self.children_file = Some(supported);
+                if !supported {
+                    // Start over with the /proc scan.
+                    self.discover_cursor = 0;
+                    return false;
+                }
+            }
+            self.join_found(&mut on_change);
+        }
+        if self.discover_cursor < self.procs.len() {
+            return false;
+        }
+        self.end_cycle(&mut on_change);
+        true
+    }
+
+    /// A discovery cycle starts: only the root counts as seen.
+    fn start_cycle(&mut self) {
+        let root = self.root_pid;
         for p in &mut self.procs {
-            p.seen = p.pid == self.root_pid;
+            p.seen = p.pid == root;
         }
+    }
+
+    /// Marks the processes in `found` seen, tracking (and announcing) new ones.
+    fn join_found(&mut self, on_change: &mut impl FnMut(&Change)) {
         let mut k = 0;
         while k < self.found.len() {
             let (pid, ppid) = self.found.get(k).copied().unwrap_or((0, 0));
@@ -131,12 +177,17 @@ impl ProcessTree {
                         ppid: t.ppid,
                         change: ProcessChange::Joined,
                         name: t.name.clone(),
+                        rss_peak_bytes: None,
                     });
                     self.procs.push(t);
                 }
             }
         }
-        // Leaves: dead processes, and processes no longer under the root.
+    }
+
+    /// A cycle ended: dead processes, and processes no longer under the root, leave.
+    fn end_cycle(&mut self, on_change: &mut impl FnMut(&Change)) {
+        self.discover_cursor = 0;
         let root_pid = self.root_pid;
         self.procs.retain_mut(|p| {
             let keep = p.alive && (p.seen || p.pid == root_pid);
@@ -147,6 +198,7 @@ impl ProcessTree {
                     ppid: p.ppid,
                     change: ProcessChange::Left,
                     name: p.name.clone(),
+                    rss_peak_bytes: p.take_rss_peak(),
                 });
                 return false;
             }
