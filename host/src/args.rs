@@ -105,6 +105,8 @@ pub enum ReportFormat {
     Json,
     Csv,
     Markdown,
+    /// One self-contained page: tables and interactive timelines (docs/report-html.md).
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +121,12 @@ pub struct ReportArgs {
     /// marks); `--phases all` also lists every occurrence.
     #[arg(long)]
     pub phases: bool,
+    /// Write the report to this file instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// How much of the phases a text or Markdown report shows.

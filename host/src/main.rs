@@ -27,7 +27,7 @@ use clap::{CommandFactory, Parser};
 use crate::analyze::analyze;
 use crate::args::{Cli, Command, ReportArgs, ReportFormat};
 use crate::error::CliError;
-use crate::output::write_stdout;
+use crate::output::{write_output, write_stdout};
 use crate::style::Style;
 
 fn main() -> ExitCode {
@@ -70,12 +70,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn report_cmd(a: &mut ReportArgs) -> Result<(), CliError> {
     let view = a.phase_view();
-    let mut reports = Vec::with_capacity(a.traces.len());
+    // The HTML timelines need every point; the other formats only the report.
+    let keep_points = a.format == ReportFormat::Html;
+    let mut analyses = Vec::with_capacity(a.traces.len());
     for path in &a.traces {
-        reports.push(analyze(path, false)?.report);
+        analyses.push(analyze(path, keep_points)?);
     }
+    let reports: Vec<_> = analyses.iter().map(|x| x.report.clone()).collect();
     let style = Style::for_stdout();
     let text = match (a.format, reports.as_slice()) {
+        (ReportFormat::Html, _) => report::html::render(&analyses),
         (ReportFormat::Json, rs) => report::json::render(rs),
         (ReportFormat::Csv, rs) => report::csv::render(rs),
         (ReportFormat::Text, [one]) => report::text::render(one, view, style),
@@ -83,5 +87,5 @@ fn report_cmd(a: &mut ReportArgs) -> Result<(), CliError> {
         (ReportFormat::Markdown, [one]) => report::markdown::render(one, view),
         (ReportFormat::Markdown, rs) => report::markdown::comparison(rs, view),
     };
-    write_stdout(text.as_bytes())
+    write_output(a.output.as_deref(), a.force, text.as_bytes())
 }

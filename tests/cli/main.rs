@@ -6,6 +6,7 @@ mod info;
 mod monitor;
 mod record;
 mod report;
+mod report_html;
 mod traces;
 mod usage;
 

@@ -2,6 +2,7 @@
 
 pub mod advice;
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod model;
