@@ -121,6 +121,10 @@ pub struct ReportArgs {
     /// marks); `--phases all` also lists every occurrence.
     #[arg(long)]
     pub phases: bool,
+    /// With several traces, the one the others are compared against (default:
+    /// the first); a trace not in the list is added first.
+    #[arg(long, value_name = "TRACE")]
+    pub baseline: Option<PathBuf>,
     /// Write the report to this file instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -141,6 +145,21 @@ pub enum PhaseView {
 }
 
 impl ReportArgs {
+    /// The baseline's index in `traces`, adding `--baseline` first when it is
+    /// not one of them.
+    pub fn baseline_index(&mut self) -> usize {
+        let Some(b) = self.baseline.clone() else {
+            return 0;
+        };
+        match self.traces.iter().position(|t| *t == b) {
+            Some(i) => i,
+            None => {
+                self.traces.insert(0, b);
+                0
+            }
+        }
+    }
+
     /// The phase view, taking the word `all` (`--phases all`) off the trace
     /// list; with `--phases`, a trace file named `all` is given as `./all`.
     pub fn phase_view(&mut self) -> PhaseView {

@@ -70,6 +70,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn report_cmd(a: &mut ReportArgs) -> Result<(), CliError> {
     let view = a.phase_view();
+    let baseline = a.baseline_index();
     // The HTML timelines need every point; the other formats only the report.
     let keep_points = a.format == ReportFormat::Html;
     let mut analyses = Vec::with_capacity(a.traces.len());
@@ -79,13 +80,13 @@ fn report_cmd(a: &mut ReportArgs) -> Result<(), CliError> {
     let reports: Vec<_> = analyses.iter().map(|x| x.report.clone()).collect();
     let style = Style::for_stdout();
     let text = match (a.format, reports.as_slice()) {
-        (ReportFormat::Html, _) => report::html::render(&analyses),
+        (ReportFormat::Html, _) => report::html::render(&analyses, baseline),
         (ReportFormat::Json, rs) => report::json::render(rs),
         (ReportFormat::Csv, rs) => report::csv::render(rs),
         (ReportFormat::Text, [one]) => report::text::render(one, view, style),
-        (ReportFormat::Text, rs) => report::comparison_text(rs, view),
+        (ReportFormat::Text, rs) => report::comparison_text(rs, view, baseline),
         (ReportFormat::Markdown, [one]) => report::markdown::render(one, view),
-        (ReportFormat::Markdown, rs) => report::markdown::comparison(rs, view),
+        (ReportFormat::Markdown, rs) => report::markdown::comparison(rs, view, baseline),
     };
     write_output(a.output.as_deref(), a.force, text.as_bytes())
 }

@@ -13,6 +13,40 @@ pub fn bytes(b: u64) -> String {
     }
 }
 
+/// One binary unit for a whole column, chosen from its largest value by the
+/// rule of [`bytes`]: GiB at or above 1 GiB, else MiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnUnit {
+    MiB,
+    GiB,
+}
+
+impl ColumnUnit {
+    /// The unit for values whose largest magnitude is `max`.
+    pub fn for_max(max: u64) -> Self {
+        if max as f64 >= GIB {
+            ColumnUnit::GiB
+        } else {
+            ColumnUnit::MiB
+        }
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            ColumnUnit::MiB => "MiB",
+            ColumnUnit::GiB => "GiB",
+        }
+    }
+
+    /// `v` in this unit without its name and with its sign (`+512.0`, `-1.25`).
+    pub fn signed(self, v: i64) -> String {
+        match self {
+            ColumnUnit::MiB => format!("{:+.1}", v as f64 / MIB),
+            ColumnUnit::GiB => format!("{:+.2}", v as f64 / GIB),
+        }
+    }
+}
+
 /// Like [`bytes`], `unknown` for `None`.
 pub fn opt_bytes(b: Option<u64>) -> String {
     b.map_or_else(|| "unknown".to_owned(), bytes)
@@ -56,5 +90,9 @@ mod tests {
         assert_eq!(signed_bytes(-(1 << 30)), "-1.00 GiB");
         assert_eq!(percent(83, 100), 83);
         assert_eq!(secs(1_234_567_890), 1.235);
+        assert_eq!(ColumnUnit::for_max(1 << 30), ColumnUnit::GiB);
+        assert_eq!(ColumnUnit::for_max((1 << 30) - 1), ColumnUnit::MiB);
+        assert_eq!(ColumnUnit::MiB.signed(-(300 << 20)), "-300.0");
+        assert_eq!(ColumnUnit::GiB.signed(3 << 29), "+1.50");
     }
 }

@@ -455,3 +455,44 @@ fn damaged_trace_warns_on_stderr() {
     let clean = jetmem(["report".as_ref(), t.unified.as_os_str()]);
     assert!(clean.stderr.is_empty(), "{:?}", clean.stderr);
 }
+
+/// Deltas against the baseline: each figure of the JSON minus the baseline's,
+/// in the unit its column names; `--baseline` chooses the baseline.
+#[test]
+fn a_comparison_gives_deltas_against_the_baseline() {
+    let t = traces::traces("report-deltas");
+    let (uni, cpu) = (t.unified.display().to_string(), t.cpu.display().to_string());
+    let text = ok_stdout(&jetmem(["report", &uni, &cpu, "--baseline", &cpu]));
+    let (ju, jc) = (report_json(&t.unified), report_json(&t.cpu));
+    let peak = |j: &Value| u(&j["system"]["used_peak_bytes"]) as i64;
+    let d = peak(&ju) - peak(&jc);
+    let pct = d as f64 / peak(&jc) as f64 * 100.0;
+    // One unit for the column: GiB from 1 GiB on, else MiB.
+    let (unit, value) = if d.unsigned_abs() >= 1 << 30 {
+        ("GiB", format!("{:+.2}", d as f64 / (1u64 << 30) as f64))
+    } else {
+        ("MiB", format!("{:+.1}", d as f64 / (1u64 << 20) as f64))
+    };
+    let want = format!("{value} ({pct:+.1} %)");
+    assert!(
+        text.contains(&format!("Δ system/RAM peak ({unit})")),
+        "{text}"
+    );
+    assert!(text.contains("Against the baseline: laptop-cpu"), "{text}");
+    let row = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Against"))
+        .find(|l| l.starts_with("nano-resnet50"))
+        .unwrap();
+    assert!(row.contains(&want), "{row} lacks {want}");
+    let base = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("laptop-cpu"))
+        .unwrap();
+    assert!(base.contains("baseline"));
+    // A --baseline not among the traces is added first.
+    let text = ok_stdout(&jetmem(["report", &uni, "--baseline", &cpu]));
+    let first = text.lines().nth(1).unwrap();
+    assert!(first.starts_with("laptop-cpu"), "{text}");
+}

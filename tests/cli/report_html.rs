@@ -112,6 +112,26 @@ fn several_traces_give_one_report_and_timeline_each_in_order() {
         assert_eq!(d["timelines"][i]["label"], d["reports"][i]["label"]);
     }
     assert_eq!(d["reports"].as_array().unwrap().len(), 3);
+    // Deltas against the first trace, from the reports' own figures.
+    let c = &d["comparison"];
+    assert_eq!(c["baseline"], 0);
+    assert_eq!(c["rows"][0]["delta"], Value::Null);
+    let peak = |i: usize| {
+        d["reports"][i]["system"]["used_peak_bytes"]
+            .as_i64()
+            .unwrap()
+    };
+    for i in 1..3 {
+        let delta = &c["rows"][i]["delta"]["system_used_peak"];
+        assert_eq!(delta["bytes"].as_i64(), Some(peak(i) - peak(0)));
+        let pct = ((peak(i) - peak(0)) as f64 / peak(0) as f64 * 1000.0).round() / 10.0;
+        assert_eq!(delta["percent"].as_f64(), Some(pct));
+    }
+    // Discrete: the GPU figure compared is VRAM.
+    assert_eq!(
+        c["rows"][1]["gpu_peak_bytes"],
+        d["reports"][1]["total_peak"]["vram_bytes"]
+    );
 }
 
 #[test]

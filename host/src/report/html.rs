@@ -10,6 +10,7 @@ pub mod timeline;
 use serde::Serialize;
 
 use crate::analyze::Analysis;
+use crate::report::comparison::Comparison;
 use crate::report::model::Report;
 use timeline::Timeline;
 
@@ -26,13 +27,15 @@ pub const MAX_PHASES: usize = 2000;
 struct Data {
     version: &'static str,
     reports: Vec<Report>,
+    /// The figures compared and their deltas against the baseline.
+    comparison: Comparison,
     /// Per trace: phase occurrences left out of `reports[i].phases`.
     phases_not_embedded: Vec<usize>,
     timelines: Vec<Timeline>,
 }
 
-/// The page for one trace, or for several (a comparison against the first).
-pub fn render(analyses: &[Analysis]) -> String {
+/// The page for one trace, or for several (a comparison against `baseline`).
+pub fn render(analyses: &[Analysis], baseline: usize) -> String {
     let mut reports: Vec<Report> = analyses.iter().map(|a| a.report.clone()).collect();
     let phases_not_embedded = reports
         .iter_mut()
@@ -44,6 +47,7 @@ pub fn render(analyses: &[Analysis]) -> String {
         .collect();
     let data = Data {
         version: env!("CARGO_PKG_VERSION"),
+        comparison: Comparison::new(&reports, baseline),
         reports,
         phases_not_embedded,
         timelines: analyses.iter().map(Timeline::new).collect(),

@@ -82,8 +82,6 @@
     return el("div", { class: "card" }, [el("div", { class: "k" }, [k]), el("div", { class: "v" }, [v]), s ? el("div", { class: "s" }, [s]) : null]);
   }
 
-  function gpuPeak(r) { return r.architecture === "discrete" ? r.total_peak.vram_bytes : r.gpu.used_peak_bytes; }
-
   function rule(r) {
     if (r.architecture === "unified")
       return "Unified memory: the CPU and GPU share one DRAM. System used (" + r.system.used_definition +
@@ -384,39 +382,31 @@
     return sec;
   }
 
-  function delta(v, base) {
-    if (v === null || base === null || v === undefined || base === undefined) return null;
-    return v - base;
-  }
-
   function comparison() {
-    const base = reports[0];
+    const c = data.comparison;
+    const base = c.rows[c.baseline];
     const sec = el("section", { id: "comparison" }, [el("h2", {}, ["Comparison (baseline: " + base.label + ")"])]);
     const metrics = [
-      ["peak system used", function (r) { return r.system.used_peak_bytes; }, true],
-      ["peak GPU / VRAM", gpuPeak, true],
-      ["peak process tree RSS", function (r) { return r.process.rss_peak_bytes; }, true],
-      ["CUDA allocator peak", function (r) { return r.cuda ? r.cuda.alloc_peak_bytes : null; }, true],
-      ["duration", function (r) { return r.duration_s; }, false],
+      ["peak system used", "system_used_peak_bytes", "system_used_peak"],
+      ["peak GPU / VRAM", "gpu_peak_bytes", "gpu_peak"],
+      ["peak process tree RSS", "rss_peak_bytes", "rss_peak"],
+      ["CUDA allocator peak", "cuda_alloc_peak_bytes", "cuda_alloc_peak"],
     ];
-    const cols = [{ name: "trace", get: function (r) { return r.label; } }];
+    const cols = [{ name: "trace", get: function (r) { return r.label; } }, { name: "architecture", get: function (r) { return r.architecture; } }];
     for (const m of metrics) {
-      if (m[2]) {
-        cols.push({ name: m[0], bytes: true, get: m[1] });
-        const du = unitFor(reports.map(function (r) { return delta(m[1](r), m[1](base)); }));
-        cols.push({ name: "Δ " + m[0], num: true, get: function (r) {
-          if (r === base) return "baseline";
-          const d = delta(m[1](r), m[1](base));
-          if (d === null) return null;
-          const b = m[1](base);
-          return inUnit(d, du, true) + (b ? " (" + (d > 0 ? "+" : "") + (100 * d / b).toFixed(1) + " %)" : "");
-        } });
-      } else {
-        cols.push({ name: m[0], num: true, get: function (r) { return secs(m[1](r)); } });
-      }
+      cols.push({ name: m[0], bytes: true, get: function (r) { return r[m[1]]; } });
+      const du = unitFor(c.rows.map(function (r) { return r.delta && r.delta[m[2]] ? r.delta[m[2]].bytes : null; }));
+      cols.push({ name: "Δ " + m[0] + " (" + du[0] + ")", num: true, get: function (r) {
+        if (!r.delta) return "baseline";
+        const d = r.delta[m[2]];
+        if (!d) return null;
+        return inUnit(d.bytes, du, true).replace(/ \S+$/, "") + (d.percent === null ? "" : " (" + (d.percent > 0 ? "+" : "") + d.percent.toFixed(1) + " %)");
+      } });
     }
-    sec.appendChild(table(cols, reports));
-    sec.appendChild(el("p", { class: "muted" }, ["Δ is each trace minus the baseline (the first trace given); positive means more memory."]));
+    cols.push({ name: "duration", num: true, get: function (r) { return secs(r.duration_s); } });
+    cols.push({ name: "Δ duration", num: true, get: function (r) { return r.delta ? (r.delta.duration_s > 0 ? "+" : "") + r.delta.duration_s.toFixed(3) + " s" : "baseline"; } });
+    sec.appendChild(table(cols, c.rows));
+    sec.appendChild(el("p", { class: "muted" }, ["Δ is each trace minus the baseline (the first trace given, or --baseline); positive means more memory. On unified memory the GPU peak is inside system used; on a discrete GPU it is VRAM, in addition to RAM."]));
     sec.appendChild(el("h3", {}, ["Overlaid timelines"]));
     const series = [];
     timelines.forEach(function (tl, i) {
