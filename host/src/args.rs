@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::budget::{Budget, parse_budget};
 use crate::config::parse_duration;
 
 /// Memory tracer for NVIDIA Jetson (unified memory) and discrete-GPU machines.
@@ -86,6 +87,10 @@ pub struct RecordArgs {
     /// Stop after this long (with --system or --pid), e.g. 30s.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
+    /// Memory budget: a size (6GiB, 6000MB) or a percent of MemTotal (75%);
+    /// default 80 % of MemTotal. Headroom and budget events are measured against it.
+    #[arg(long, value_name = "SIZE|PERCENT", value_parser = parse_budget)]
+    pub budget: Option<Budget>,
     /// Do not probe CUDA (no driver load in the recorder).
     #[arg(long)]
     pub no_cuda: bool,

@@ -5,6 +5,7 @@
 
 mod analyze;
 mod args;
+mod budget;
 mod config;
 mod error;
 mod export;
