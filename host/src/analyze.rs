@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use jetmem_core::accounting::{
-    Figures, Peak, Peaks, PhaseTracker, PressureConfig, USED_DEFINITION, figures, headroom,
+    Figures, Peak, Peaks, PhaseTracker, PressureConfig, USED_DEFINITION, default_budget, figures,
+    headroom,
 };
 use jetmem_core::record::{
     Architecture, Counter, End, Header, Mark, MarkKind, Platform, Record, Sample,
@@ -419,11 +420,7 @@ impl Analyzer {
             .map(|(b, u)| headroom(b, u));
         Headroom {
             budget_bytes: budget,
-            budget_source: if self.header.budget_bytes.is_some() {
-                BudgetSource::Trace
-            } else {
-                BudgetSource::Default80Percent
-            },
+            budget_source: budget_source(&self.header),
             min_bytes: min,
             exceeded: min.is_some_and(|m| m < 0),
         }
@@ -453,6 +450,17 @@ fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 }
 
 /// Reads and analyses one trace file.
+/// Where the trace's budget came from. The recorder writes the default (80 %
+/// of the MemTotal in the header) when none was given, so only a different
+/// figure was set with `record --budget`.
+fn budget_source(h: &Header) -> BudgetSource {
+    let default = h.platform.mem_total_bytes.map(default_budget);
+    match h.budget_bytes {
+        Some(b) if Some(b) != default => BudgetSource::Trace,
+        _ => BudgetSource::Default80Percent,
+    }
+}
+
 pub fn analyze(path: &Path, keep_points: bool) -> Result<Analysis, CliError> {
     let mut analyzer: Option<Analyzer> = None;
     let decoded = trace::read(path, |h, item| {
