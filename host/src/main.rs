@@ -32,7 +32,15 @@ use crate::output::{write_output, write_stdout};
 use crate::style::Style;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // One prefix for every error: `jetmem: error: …`, as warnings are `jetmem: warning: …`.
+            eprint!("jetmem: {}", e.render());
+            return ExitCode::from(2);
+        }
+    };
     logger::install(logger::level(
         std::env::var("JETMEM_LOG").ok().as_deref(),
         cli.verbose,
@@ -41,7 +49,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // Each CliError message already names its cause; the chain would repeat it.
-            eprintln!("jetmem: {e}");
+            eprintln!("jetmem: error: {e}");
             ExitCode::from(1)
         }
     }

@@ -47,6 +47,11 @@ impl ColumnUnit {
     }
 }
 
+/// `1 sample`, `2 samples`: a count with its noun in the right number.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Like [`bytes`], `unknown` for `None`.
 pub fn opt_bytes(b: Option<u64>) -> String {
     b.map_or_else(|| "unknown".to_owned(), bytes)
@@ -90,6 +95,8 @@ mod tests {
         assert_eq!(signed_bytes(-(1 << 30)), "-1.00 GiB");
         assert_eq!(percent(83, 100), 83);
         assert_eq!(secs(1_234_567_890), 1.235);
+        assert_eq!(count(1, "sample", "samples"), "1 sample");
+        assert_eq!(count(0, "frame", "frames"), "0 frames");
         assert_eq!(ColumnUnit::for_max(1 << 30), ColumnUnit::GiB);
         assert_eq!(ColumnUnit::for_max((1 << 30) - 1), ColumnUnit::MiB);
         assert_eq!(ColumnUnit::MiB.signed(-(300 << 20)), "-300.0");
