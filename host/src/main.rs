@@ -50,7 +50,7 @@ fn main() -> ExitCode {
         Err(e) => {
             // Each CliError message already names its cause; the chain would repeat it.
             eprintln!("jetmem: error: {e}");
-            ExitCode::from(1)
+            ExitCode::from(e.downcast_ref::<CliError>().map_or(1, CliError::exit_code))
         }
     }
 }

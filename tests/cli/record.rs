@@ -369,3 +369,28 @@ fn label_command_and_budget_of_a_recorded_run() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// As shells do: a command that cannot be found exits 127, one that cannot
+/// be executed 126, and neither leaves a trace behind.
+#[test]
+fn unstartable_commands_exit_127_and_126() {
+    let dir = scratch("record-unstartable");
+    let trace = dir.join("none.jetmem");
+    let out = record_cmd(&trace, &[], &["jetmem-no-such-program-xyz"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(127));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("jetmem: error: jetmem-no-such-program-xyz: cannot start"),
+        "{err}"
+    );
+    assert!(!trace.exists());
+    let script = dir.join("not-executable.sh");
+    std::fs::write(&script, "#!/bin/sh\ntrue\n").unwrap();
+    let out = record_cmd(&trace, &[], &[script.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(126));
+    assert!(!trace.exists());
+}
