@@ -305,13 +305,28 @@ fn several_traces_give_a_comparison_table() {
     let csv = ok_stdout(&jetmem(args("csv")));
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 4);
-    assert!(lines[0].starts_with("label,architecture,system_total_mib,system_used_peak_mib"));
+    assert!(lines[0].starts_with("label,architecture,system_total_bytes,system_used_peak_bytes"));
     assert!(lines[1].starts_with("nano-resnet50,unified,"));
     assert!(lines[2].starts_with("rtx4090-train,discrete,"));
     assert!(lines[3].starts_with("laptop-cpu,cpu-only,"));
     let j: Value = serde_json::from_str(&ok_stdout(&jetmem(args("json")))).unwrap();
     assert_eq!(j["traces"].as_array().unwrap().len(), 3);
     assert_eq!(j["traces"][1]["architecture"], "discrete");
+    // CSV sizes are the JSON's exact bytes.
+    for (i, line) in lines[1..].iter().enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        let tr = &j["traces"][i];
+        assert_eq!(
+            cells[3],
+            tr["system"]["used_peak_bytes"].to_string(),
+            "{line}"
+        );
+        assert_eq!(
+            cells[8],
+            tr["process"]["rss_peak_bytes"].to_string(),
+            "{line}"
+        );
+    }
     insta::assert_snapshot!("compare_text", ok_stdout(&jetmem(args("text"))));
     insta::assert_snapshot!("compare_markdown", ok_stdout(&jetmem(args("markdown"))));
     insta::assert_snapshot!("compare_csv", csv);
