@@ -37,9 +37,13 @@ fn the_page_embeds_the_json_report_and_the_timeline_of_every_sample() {
     let tl = &d["timelines"][0];
     let samples = json["samples"].as_u64().unwrap() as usize;
     assert_eq!(tl["points_total"].as_u64(), Some(samples as u64));
-    assert_eq!(tl["t_s"].as_array().unwrap().len(), samples);
+    assert_eq!(tl["system_used"]["t_s"].as_array().unwrap().len(), samples);
+    assert_eq!(
+        tl["system_used"]["bytes"].as_array().unwrap().len(),
+        samples
+    );
     let max = |k: &str| {
-        tl[k]
+        tl[k]["bytes"]
             .as_array()
             .unwrap()
             .iter()

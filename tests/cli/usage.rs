@@ -38,7 +38,8 @@ fn errors_exit_1_and_name_the_file_and_cause() {
         "--".as_ref(),
         "/nonexistent/program".as_ref(),
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    // A command that cannot be found exits 127, as in a shell.
+    assert_eq!(out.status.code(), Some(127));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("/nonexistent/program") && err.contains("No such file"),

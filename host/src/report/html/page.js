@@ -286,32 +286,32 @@
     return wrap;
   }
 
-  function has(v) { return v.some(function (x) { return x !== null; }); }
+  function has(line) { return line.bytes.length > 0; }
+  function L(line) { return { t: line.t_s, v: line.bytes }; }
+  function withLine(o, line) { const x = L(line); o.t = x.t; o.v = x.v; return o; }
 
   function oneTimeline(r, tl) {
     const series = [];
     const hlines = [];
     if (r.architecture === "discrete") {
-      const ram = { name: "RAM used", color: PALETTE[0], fill: true, t: tl.t_s, v: tl.system_used };
+      const ram = withLine({ name: "RAM used", color: PALETTE[0], fill: true }, tl.system_used);
       series.push(ram);
-      if (has(tl.vram_used)) {
-        series.push({ name: "RAM + VRAM (VRAM stacked on RAM: additive)", color: PALETTE[1], fillTo: ram, t: tl.t_s, v: tl.system_used.map(function (s, i) { return s === null || tl.vram_used[i] === null ? null : s + tl.vram_used[i]; }) });
-        series.push({ name: "VRAM used alone", color: PALETTE[4], dash: true, t: tl.t_s, v: tl.vram_used });
-      }
+      if (has(tl.total_used)) series.push(withLine({ name: "RAM + VRAM (VRAM stacked on RAM: additive)", color: PALETTE[1], fillTo: ram }, tl.total_used));
+      if (has(tl.vram_used)) series.push(withLine({ name: "VRAM used alone", color: PALETTE[4], dash: true }, tl.vram_used));
     } else {
-      series.push({ name: "system used", color: PALETTE[0], fill: true, t: tl.t_s, v: tl.system_used });
-      if (has(tl.gpu_used)) series.push({ name: "GPU used (subset of system used)", color: PALETTE[1], fill: true, t: tl.t_s, v: tl.gpu_used });
+      series.push(withLine({ name: "system used", color: PALETTE[0], fill: true }, tl.system_used));
+      if (has(tl.gpu_used)) series.push(withLine({ name: "GPU used (subset of system used)", color: PALETTE[1], fill: true }, tl.gpu_used));
     }
-    if (has(tl.rss)) series.push({ name: "process tree RSS", color: PALETTE[2], dash: true, t: tl.t_s, v: tl.rss });
-    if (has(tl.cuda_used)) series.push({ name: "CUDA device used", color: PALETTE[3], dash: true, t: tl.t_s, v: tl.cuda_used });
+    if (has(tl.rss)) series.push(withLine({ name: "process tree RSS", color: PALETTE[2], dash: true }, tl.rss));
+    if (has(tl.cuda_used)) series.push(withLine({ name: "CUDA device used", color: PALETTE[3], dash: true }, tl.cuda_used));
     if (r.system.total_bytes !== null) hlines.push({ name: "MemTotal", value: r.system.total_bytes, color: "#444" });
     if (tl.pressure_used_bytes !== null) hlines.push({ name: (r.architecture === "discrete" ? "RAM " : "") + "pressure threshold (" + (tl.threshold_permille / 10) + " % available)", value: tl.pressure_used_bytes, color: "#CC79A7" });
     if (r.headroom.budget_bytes !== null) hlines.push({ name: "budget (" + tl.budget_words + ")", value: r.headroom.budget_bytes, color: "#E69F00" });
     const bands = r.phases.map(function (p) { return { x0: p.start_s, x1: p.end_s, label: p.label }; });
     const marks = r.pressure_events.map(function (e) { return { t: e.t_s, label: e.kind + " at " + secs(e.t_s) + ": " + bytes(e.value_bytes), color: e.kind.indexOf("left") >= 0 || e.kind.indexOf("recovered") >= 0 ? "#009E73" : "#D55E00" }; });
     const c = chart({ series: series, hlines: hlines, bands: bands, marks: marks });
-    if (tl.points_total > tl.t_s.length)
-      c.appendChild(el("div", { class: "hint" }, [plural(tl.points_total, "sample", "samples") + " reduced to " + tl.t_s.length + " points (each slice's lowest and highest kept, so every peak is shown)."]));
+    if (tl.points_total > tl.system_used.t_s.length)
+      c.appendChild(el("div", { class: "hint" }, [plural(tl.points_total, "sample", "samples") + " reduced to " + tl.system_used.t_s.length + " points per line (each slice's lowest and highest kept, so every peak is shown)."]));
     return c;
   }
 
@@ -411,8 +411,8 @@
     const series = [];
     timelines.forEach(function (tl, i) {
       const c = PALETTE[i % PALETTE.length];
-      series.push({ name: tl.label + ": system used", color: c, t: tl.t_s, v: tl.system_used });
-      if (has(tl.rss)) series.push({ name: tl.label + ": process tree RSS", color: c, dash: true, t: tl.t_s, v: tl.rss });
+      series.push(withLine({ name: tl.label + ": system used", color: c }, tl.system_used));
+      if (has(tl.rss)) series.push(withLine({ name: tl.label + ": process tree RSS", color: c, dash: true }, tl.rss));
     });
     sec.appendChild(chart({ series: series, hlines: [], bands: [] }));
     return sec;

@@ -1,28 +1,43 @@
-//! The timeline data embedded in the HTML report: one series per trace,
-//! columns of seconds and bytes, downsampled to at most [`MAX_BUCKETS`]
-//! buckets keeping each bucket's lowest and highest system-used point (so
-//! every peak survives and a 24 h trace stays small).
+//! The timeline data embedded in the HTML report: per trace, one line per
+//! figure (its own times and bytes; a figure unknown at a sample has no point
+//! there), each downsampled to at most [`MAX_BUCKETS`] buckets keeping the
+//! bucket's lowest and highest value, so every peak survives and a 24 h trace
+//! stays small. (The plot's streaming min/max buckets, issue 13, keep the
+//! same points; this reads them from the analysis's kept samples.)
 
 use jetmem_core::accounting::PressureConfig;
 use serde::Serialize;
 
 use crate::analyze::{Analysis, Point};
 
-/// Buckets a series is reduced to; each keeps at most two points.
+/// Buckets a line is reduced to; each keeps at most two points.
 pub const MAX_BUCKETS: usize = 2000;
 
-/// One trace's timeline: parallel columns (`null` where unknown).
+/// One figure over time: parallel `t_s` (seconds since the start) and `bytes`.
+#[derive(Debug, Default, Serialize)]
+pub struct Line {
+    pub t_s: Vec<f64>,
+    pub bytes: Vec<u64>,
+}
+
+/// One trace's timeline.
 #[derive(Debug, Serialize)]
 pub struct Timeline {
     pub label: String,
-    /// Points in the trace before downsampling.
+    /// Samples in the trace before downsampling.
     pub points_total: usize,
-    pub t_s: Vec<f64>,
-    pub system_used: Vec<Option<u64>>,
-    pub gpu_used: Vec<Option<u64>>,
-    pub vram_used: Vec<Option<u64>>,
-    pub rss: Vec<Option<u64>>,
-    pub cuda_used: Vec<Option<u64>>,
+    /// MemTotal − MemAvailable.
+    pub system_used: Line,
+    /// Unified: the GPU's share of system used.
+    pub gpu_used: Line,
+    /// Discrete: VRAM used.
+    pub vram_used: Line,
+    /// Discrete: RAM used + VRAM used.
+    pub total_used: Line,
+    /// The process tree's RSS.
+    pub rss: Line,
+    /// The CUDA device's used memory.
+    pub cuda_used: Line,
     /// System used at which pressure enters (available under the threshold).
     pub pressure_used_bytes: Option<u64>,
     pub threshold_permille: u16,
@@ -32,8 +47,7 @@ pub struct Timeline {
 
 impl Timeline {
     pub fn new(a: &Analysis) -> Self {
-        let kept = downsample(&a.points, MAX_BUCKETS);
-        let col = |f: fn(&Point) -> Option<u64>| kept.iter().map(f).collect();
+        let pts = &a.points;
         let pressure_used_bytes = a
             .report
             .system
@@ -49,13 +63,13 @@ impl Timeline {
             });
         Timeline {
             label: a.report.label.clone(),
-            points_total: a.points.len(),
-            t_s: kept.iter().map(|p| p.t_ns as f64 / 1e9).collect(),
-            system_used: col(|p| p.figures.used),
-            gpu_used: col(|p| p.figures.gpu_used),
-            vram_used: col(|p| p.figures.vram_used),
-            rss: col(|p| p.rss),
-            cuda_used: col(|p| p.figures.cuda_used),
+            points_total: pts.len(),
+            system_used: line(pts, |p| p.figures.used, MAX_BUCKETS),
+            gpu_used: line(pts, |p| p.figures.gpu_used, MAX_BUCKETS),
+            vram_used: line(pts, |p| p.figures.vram_used, MAX_BUCKETS),
+            total_used: line(pts, |p| p.figures.total_used, MAX_BUCKETS),
+            rss: line(pts, |p| p.rss, MAX_BUCKETS),
+            cuda_used: line(pts, |p| p.figures.cuda_used, MAX_BUCKETS),
             pressure_used_bytes,
             threshold_permille: a.threshold_permille,
             budget_words: a.report.headroom.budget_source.describe(),
@@ -63,39 +77,30 @@ impl Timeline {
     }
 }
 
-/// The points of each of `buckets` equal slices of `points` with the lowest
-/// and the highest system used (and any point whose RSS or VRAM is the
-/// slice's highest), in time order; all points when there are few.
-pub fn downsample(points: &[Point], buckets: usize) -> Vec<Point> {
-    if points.len() <= buckets.saturating_mul(2) || buckets == 0 {
-        return points.to_vec();
+/// The known values of `get` over `points`: all of them when there are at
+/// most two per bucket, else each of `buckets` equal slices' lowest and
+/// highest, in time order.
+pub fn line(points: &[Point], get: fn(&Point) -> Option<u64>, buckets: usize) -> Line {
+    let known: Vec<(u64, u64)> = points
+        .iter()
+        .filter_map(|p| get(p).map(|v| (p.t_ns, v)))
+        .collect();
+    let mut out = Line::default();
+    let mut keep = |(t, v): (u64, u64)| {
+        out.t_s.push(t as f64 / 1e9);
+        out.bytes.push(v);
+    };
+    if known.len() <= buckets.saturating_mul(2) || buckets == 0 {
+        known.into_iter().for_each(keep);
+        return out;
     }
-    let size = points.len().div_ceil(buckets);
-    let mut out = Vec::with_capacity(buckets * 3);
-    for chunk in points.chunks(size) {
-        let key = |f: fn(&Point) -> Option<u64>| {
-            let max = chunk
-                .iter()
-                .enumerate()
-                .max_by_key(|(_, p)| f(p))
-                .map(|(i, _)| i);
-            let min = chunk
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, p)| f(p))
-                .map(|(i, _)| i);
-            [min, max]
-        };
-        let mut idx: Vec<usize> = key(|p| p.figures.used)
-            .into_iter()
-            .chain(key(|p| p.rss).into_iter().skip(1))
-            .chain(key(|p| p.figures.vram_used).into_iter().skip(1))
-            .chain(key(|p| p.figures.gpu_used).into_iter().skip(1))
-            .flatten()
-            .collect();
-        idx.sort_unstable();
-        idx.dedup();
-        out.extend(idx.into_iter().map(|i| chunk[i]));
+    for chunk in known.chunks(known.len().div_ceil(buckets)) {
+        let lo = (0..chunk.len()).min_by_key(|&i| chunk[i].1).unwrap_or(0);
+        let hi = (0..chunk.len()).max_by_key(|&i| chunk[i].1).unwrap_or(0);
+        keep(chunk[lo.min(hi)]);
+        if lo != hi {
+            keep(chunk[lo.max(hi)]);
+        }
     }
     out
 }
@@ -105,41 +110,43 @@ mod tests {
     use super::*;
     use jetmem_core::accounting::Figures;
 
-    fn point(i: u64, used: u64) -> Point {
+    fn point(i: u64, used: Option<u64>) -> Point {
         Point {
             t_ns: i * 10_000_000,
             figures: Figures {
-                used: Some(used),
+                used,
                 ..Figures::default()
             },
-            rss: Some(used / 2),
+            rss: None,
         }
     }
 
     #[test]
-    fn few_points_are_kept_as_they_are() {
-        let pts: Vec<Point> = (0..100).map(|i| point(i, 1000 + i)).collect();
-        let kept = downsample(&pts, 100);
-        assert_eq!(kept.len(), 100);
-        assert_eq!(kept[99].t_ns, pts[99].t_ns);
+    fn few_points_are_kept_and_unknown_ones_left_out() {
+        let pts: Vec<Point> = (0..100)
+            .map(|i| point(i, (i != 50).then_some(1000 + i)))
+            .collect();
+        let l = line(&pts, |p| p.figures.used, 100);
+        assert_eq!(l.bytes.len(), 99);
+        assert!(!l.bytes.contains(&1050));
+        assert_eq!(l.t_s[98], 0.99);
+        assert!(line(&pts, |p| p.rss, 100).bytes.is_empty());
     }
 
     #[test]
-    fn a_long_series_shrinks_but_keeps_its_peak_and_dip_in_time_order() {
+    fn a_long_line_shrinks_but_keeps_its_peak_and_dip_in_time_order() {
         // A day at 10 ms would be 8.64 M points; 200 000 shows the bound.
         let n = 200_000u64;
         let mut pts: Vec<Point> = (0..n)
-            .map(|i| point(i, 5_000 + (i * 7919) % 1000))
+            .map(|i| point(i, Some(5_000 + (i * 7919) % 1000)))
             .collect();
         pts[123_457].figures.used = Some(1 << 40);
         pts[7].figures.used = Some(3);
-        let kept = downsample(&pts, MAX_BUCKETS);
-        // At most two points for used plus one each for RSS, VRAM, GPU per bucket.
-        assert!(kept.len() <= 5 * MAX_BUCKETS, "{}", kept.len());
-        assert!(kept.len() >= MAX_BUCKETS);
-        let used: Vec<u64> = kept.iter().filter_map(|p| p.figures.used).collect();
-        assert_eq!(used.iter().max(), Some(&(1 << 40)));
-        assert_eq!(used.iter().min(), Some(&3));
-        assert!(kept.windows(2).all(|w| w[0].t_ns < w[1].t_ns));
+        let l = line(&pts, |p| p.figures.used, MAX_BUCKETS);
+        assert!(l.bytes.len() <= 2 * MAX_BUCKETS, "{}", l.bytes.len());
+        assert!(l.bytes.len() >= MAX_BUCKETS);
+        assert_eq!(l.bytes.iter().max(), Some(&(1 << 40)));
+        assert_eq!(l.bytes.iter().min(), Some(&3));
+        assert!(l.t_s.windows(2).all(|w| w[0] < w[1]));
     }
 }
