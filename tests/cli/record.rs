@@ -324,6 +324,12 @@ fn no_command_records_the_system_until_interrupted() {
     assert!((0.2..3.0).contains(&d), "duration {d}");
 }
 
+/// Records `cmd` and checks that jetmem and the command succeeded.
+fn record_ok(out: &std::path::Path, extra: &[&str], cmd: &[&str]) {
+    let o = record_cmd(out, extra, cmd).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 /// Without `--label` a run is named by its trace file, the command is shown
 /// as a shell would need it, and `--budget` is the budget the report measures
 /// against and names as set.
@@ -331,17 +337,10 @@ fn no_command_records_the_system_until_interrupted() {
 fn label_command_and_budget_of_a_recorded_run() {
     let dir = scratch("record-label-budget");
     let trace = dir.join("run-two.jetmem");
-    let out = record_cmd(
+    record_ok(
         &trace,
         &["--budget", "1.5GiB"],
         &["sh", "-c", "sleep 0.1; true"],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let j = report_json(&trace);
     assert_eq!(j["label"], "run-two");
@@ -354,8 +353,7 @@ fn label_command_and_budget_of_a_recorded_run() {
     assert!(text.contains("(set with record --budget)"), "{text}");
     // No --budget: the default, named as such.
     let trace = dir.join("default.jetmem");
-    let out = record_cmd(&trace, &[], &["true"]).output().unwrap();
-    assert!(out.status.success());
+    record_ok(&trace, &[], &["true"]);
     let j = report_json(&trace);
     assert_eq!(j["headroom"]["budget_source"], "default-80-percent");
     let total = j["system"]["total_bytes"].as_u64().unwrap();
