@@ -511,3 +511,74 @@ fn a_comparison_gives_deltas_against_the_baseline() {
     let first = text.lines().nth(1).unwrap();
     assert!(first.starts_with("laptop-cpu"), "{text}");
 }
+
+/// The unified trace with a `frame` phase over samples `from..to` (one
+/// sample long, every other sample).
+fn with_frames(path: &std::path::Path, label: &str, from: u64, to: u64) {
+    use jetmem_core::record::{MarkKind, Record};
+    let mut h = traces::unified_header();
+    h.label.clear();
+    h.label.push_str(label).unwrap();
+    let mut recs = Vec::new();
+    for r in traces::unified_records(true) {
+        if let Record::Sample(s) = &r {
+            let i = s.t_ns / traces::DT_NS;
+            if (from..to).contains(&i) {
+                let kind = if (i - from) % 2 == 0 {
+                    MarkKind::Begin
+                } else {
+                    MarkKind::End
+                };
+                recs.push(traces::mark(s.t_ns, kind, "frame"));
+            }
+        }
+        recs.push(r);
+    }
+    traces::write_trace(path, &h, &recs);
+}
+
+/// Frames/s of the per-frame phase: closed occurrences over the span from
+/// the first start to the last end, and its change against the baseline.
+#[test]
+fn a_comparison_gives_frames_per_second_of_the_per_frame_phase() {
+    let dir = traces::scratch("report-frames");
+    let (a, b) = (dir.join("a.jetmem"), dir.join("b.jetmem"));
+    with_frames(&a, "ten-frames", 40, 60); // 10 frames from 0.40 s to 0.59 s
+    with_frames(&b, "five-frames", 40, 50); // 5 frames from 0.40 s to 0.49 s
+    let fps = |n: f64, span_dt: f64| (n / (span_dt * 0.01) * 1000.0).round() / 1000.0;
+    let (fa, fb) = (fps(10.0, 19.0), fps(5.0, 9.0));
+    let text = ok_stdout(&jetmem(["report".as_ref(), a.as_os_str(), b.as_os_str()]));
+    let pct = ((fb - fa) / fa * 1000.0).round() / 10.0;
+    let row = |l: &str| {
+        text.lines()
+            .filter(|x| x.starts_with(l))
+            .last()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        row("ten-frames").contains(&format!("{fa:.1} frame (baseline)")),
+        "{text}"
+    );
+    assert!(
+        row("five-frames").contains(&format!("{fb:.1} frame ({pct:+.1} %)")),
+        "{text}"
+    );
+    // The HTML page carries the same figures.
+    let html = dir.join("frames.html");
+    ok_stdout(&jetmem([
+        "report".as_ref(),
+        "--format".as_ref(),
+        "html".as_ref(),
+        a.as_os_str(),
+        b.as_os_str(),
+        "-o".as_ref(),
+        html.as_os_str(),
+    ]));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains(&format!("\"frames_per_s\":{fa}")), "{fa}");
+    assert!(
+        page.contains(&format!("\"frames_per_s_percent\":{pct}")),
+        "{pct}"
+    );
+}

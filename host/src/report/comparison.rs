@@ -5,7 +5,7 @@
 use jetmem_core::record::Architecture;
 use serde::Serialize;
 
-use crate::report::model::Report;
+use crate::report::model::{PhaseSummary, Report};
 use crate::units::ColumnUnit;
 
 /// The comparison of `reports` against `reports[baseline]`.
@@ -27,6 +27,12 @@ pub struct Row {
     pub rss_peak_bytes: Option<u64>,
     pub cuda_alloc_peak_bytes: Option<u64>,
     pub duration_s: f64,
+    /// The per-frame phase: the label with the most occurrences (at least 2;
+    /// the first such label on a tie).
+    pub frame_phase: Option<String>,
+    /// Its closed occurrences per second of the span from the first one's
+    /// start to the last one's end.
+    pub frames_per_s: Option<f64>,
     /// Against the baseline; `None` on the baseline's own row.
     pub delta: Option<Deltas>,
 }
@@ -39,6 +45,9 @@ pub struct Deltas {
     pub rss_peak: Option<Delta>,
     pub cuda_alloc_peak: Option<Delta>,
     pub duration_s: f64,
+    /// Frames/s as a percent change from the baseline's (`None` when either
+    /// is unknown or the phases' labels differ).
+    pub frames_per_s_percent: Option<f64>,
 }
 
 /// A difference in bytes and as a percent of the baseline (`None` when the
@@ -56,6 +65,29 @@ impl Delta {
         let percent = (b > 0).then(|| (bytes as f64 / b as f64 * 1000.0).round() / 10.0);
         Some(Delta { bytes, percent })
     }
+}
+
+/// The per-frame phase of `r` and its rate (see [`Row::frames_per_s`]).
+fn frame_rate(r: &Report) -> (Option<String>, Option<f64>) {
+    let mut top: Option<&PhaseSummary> = None;
+    for p in r.phase_summary.iter().filter(|p| p.count >= 2) {
+        if top.is_none_or(|t| p.count > t.count) {
+            top = Some(p);
+        }
+    }
+    let Some(top) = top else {
+        return (None, None);
+    };
+    let closed = r.phases.iter().filter(|p| p.label == top.label && p.closed);
+    let (n, start, end) = closed.fold((0u64, f64::INFINITY, 0.0f64), |(n, s, e), p| {
+        (n + 1, s.min(p.start_s), e.max(p.end_s))
+    });
+    let rate = (n > 0 && end > start).then(|| round(n as f64 / (end - start), 1000.0));
+    (Some(top.label.clone()), rate)
+}
+
+fn round(v: f64, scale: f64) -> f64 {
+    (v * scale).round() / scale
 }
 
 fn gpu_peak(r: &Report) -> Option<u64> {
@@ -77,6 +109,8 @@ impl Comparison {
                 rss_peak_bytes: r.process.rss_peak_bytes,
                 cuda_alloc_peak_bytes: r.cuda.alloc_peak_bytes,
                 duration_s: r.duration_s,
+                frame_phase: frame_rate(r).0,
+                frames_per_s: frame_rate(r).1,
                 delta: None,
             })
             .collect();
@@ -99,7 +133,15 @@ impl Comparison {
                             row.cuda_alloc_peak_bytes,
                             base.cuda_alloc_peak_bytes,
                         ),
-                        duration_s: ((row.duration_s - base.duration_s) * 1000.0).round() / 1000.0,
+                        duration_s: round(row.duration_s - base.duration_s, 1000.0),
+                        frames_per_s_percent: match (row.frames_per_s, base.frames_per_s) {
+                            (Some(v), Some(b))
+                                if b > 0.0 && row.frame_phase == base.frame_phase =>
+                            {
+                                Some(round((v - b) / b * 100.0, 10.0))
+                            }
+                            _ => None,
+                        },
                     });
                 }
                 row
@@ -149,6 +191,7 @@ impl Comparison {
                 .map(|((name, _), u)| format!("Δ {name} ({})", u.name())),
         );
         head.push("Δ duration".to_owned());
+        head.push("frames/s (Δ)".to_owned());
         let rows = self
             .rows
             .iter()
@@ -169,6 +212,17 @@ impl Comparison {
                         cells.push(format!("{:+.3} s", d.duration_s));
                     }
                 }
+                cells.push(match (&r.frame_phase, r.frames_per_s) {
+                    (Some(label), Some(fps)) => {
+                        let pct = r.delta.as_ref().and_then(|d| d.frames_per_s_percent);
+                        match (pct, &r.delta) {
+                            (Some(p), _) => format!("{fps:.1} {label} ({p:+.1} %)"),
+                            (None, None) => format!("{fps:.1} {label} (baseline)"),
+                            (None, Some(_)) => format!("{fps:.1} {label}"),
+                        }
+                    }
+                    _ => "-".to_owned(),
+                });
                 cells
             })
             .collect();

@@ -37,6 +37,8 @@ struct Data {
 /// The page for one trace, or for several (a comparison against `baseline`).
 pub fn render(analyses: &[Analysis], baseline: usize) -> String {
     let mut reports: Vec<Report> = analyses.iter().map(|a| a.report.clone()).collect();
+    // Before the phases are cut: frames/s reads every occurrence.
+    let comparison = Comparison::new(&reports, baseline);
     let phases_not_embedded = reports
         .iter_mut()
         .map(|r| {
@@ -47,7 +49,7 @@ pub fn render(analyses: &[Analysis], baseline: usize) -> String {
         .collect();
     let data = Data {
         version: env!("CARGO_PKG_VERSION"),
-        comparison: Comparison::new(&reports, baseline),
+        comparison,
         reports,
         phases_not_embedded,
         timelines: analyses.iter().map(Timeline::new).collect(),

@@ -404,6 +404,11 @@
       } });
     }
     cols.push({ name: "duration", num: true, get: function (r) { return secs(r.duration_s); } });
+    cols.push({ name: "frames/s (per-frame phase)", num: true, get: function (r) {
+      if (r.frames_per_s === null) return "-";
+      const p = r.delta ? r.delta.frames_per_s_percent : null;
+      return r.frames_per_s.toFixed(1) + " " + r.frame_phase + (p === null ? "" : " (" + (p > 0 ? "+" : "") + p.toFixed(1) + " %)");
+    } });
     cols.push({ name: "Δ duration", num: true, get: function (r) { return r.delta ? (r.delta.duration_s > 0 ? "+" : "") + r.delta.duration_s.toFixed(3) + " s" : "baseline"; } });
     sec.appendChild(table(cols, c.rows));
     sec.appendChild(el("p", { class: "muted" }, ["Δ is each trace minus the baseline (the first trace given, or --baseline); positive means more memory. On unified memory the GPU peak is inside system used; on a discrete GPU it is VRAM, in addition to RAM."]));
