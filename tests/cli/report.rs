@@ -551,8 +551,8 @@ fn a_comparison_gives_frames_per_second_of_the_per_frame_phase() {
     let pct = ((fb - fa) / fa * 1000.0).round() / 10.0;
     let row = |l: &str| {
         text.lines()
-            .filter(|x| x.starts_with(l))
-            .last()
+            .rev()
+            .find(|x| x.starts_with(l))
             .unwrap()
             .to_owned()
     };
