@@ -38,6 +38,14 @@ impl ColumnUnit {
         }
     }
 
+    /// `v` in this unit without its name (`512.0`, `1.25`).
+    pub fn plain(self, v: u64) -> String {
+        match self {
+            ColumnUnit::MiB => format!("{:.1}", v as f64 / MIB),
+            ColumnUnit::GiB => format!("{:.2}", v as f64 / GIB),
+        }
+    }
+
     /// `v` in this unit without its name and with its sign (`+512.0`, `-1.25`).
     pub fn signed(self, v: i64) -> String {
         match self {
@@ -101,5 +109,7 @@ mod tests {
         assert_eq!(ColumnUnit::for_max((1 << 30) - 1), ColumnUnit::MiB);
         assert_eq!(ColumnUnit::MiB.signed(-(300 << 20)), "-300.0");
         assert_eq!(ColumnUnit::GiB.signed(3 << 29), "+1.50");
+        assert_eq!(ColumnUnit::GiB.plain(3 << 29), "1.50");
+        assert_eq!(ColumnUnit::MiB.plain(300 << 20), "300.0");
     }
 }

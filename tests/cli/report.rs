@@ -582,3 +582,53 @@ fn a_comparison_gives_frames_per_second_of_the_per_frame_phase() {
         "{pct}"
     );
 }
+
+/// `--phases` with several traces: one row per label and trace, the p95
+/// duration's change against the baseline's same label, a count of 0 where
+/// a trace lacks the label.
+#[test]
+fn phases_across_traces_compare_each_label() {
+    let dir = traces::scratch("report-phases-across");
+    let (a, b) = (dir.join("a.jetmem"), dir.join("b.jetmem"));
+    with_frames(&a, "ten-frames", 40, 60);
+    let plain = dir.join("plain.jetmem");
+    traces::write_trace(
+        &plain,
+        &traces::unified_header(),
+        &traces::unified_records(true),
+    );
+    with_frames(&b, "five-frames", 40, 50);
+    let text = ok_stdout(&jetmem([
+        "report".as_ref(),
+        "--phases".as_ref(),
+        a.as_os_str(),
+        b.as_os_str(),
+        plain.as_os_str(),
+    ]));
+    let across = text
+        .split("Phases across traces (Δ against ten-frames)\n")
+        .nth(1)
+        .expect("the across table");
+    let row = |phase: &str, trace: &str| -> Vec<String> {
+        across
+            .lines()
+            .map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .find(|c| c.len() > 2 && c[0] == phase && c[1] == trace)
+            .unwrap_or_else(|| panic!("no {phase} {trace} row in {across}"))
+    };
+    // Every frame is one sample (0.010 s) long in both traces.
+    assert_eq!(
+        row("frame", "ten-frames")[2..5],
+        ["10", "0.010", "baseline"]
+    );
+    assert_eq!(
+        row("frame", "five-frames")[2..6],
+        ["5", "0.010", "+0.0", "%"]
+    );
+    assert_eq!(row("frame", "nano-resnet50")[2..4], ["0", "-"]);
+    // load is 0.1–0.3 s in every trace.
+    assert_eq!(
+        row("load", "nano-resnet50")[2..6],
+        ["1", "0.200", "+0.0", "%"]
+    );
+}

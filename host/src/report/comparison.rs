@@ -86,6 +86,13 @@ fn frame_rate(r: &Report) -> (Option<String>, Option<f64>) {
     (Some(top.label.clone()), rate)
 }
 
+/// `value` against `base` in percent, one decimal; `None` when either is
+/// unknown or the base is not positive.
+pub fn percent_change(value: Option<f64>, base: Option<f64>) -> Option<f64> {
+    let (v, b) = (value?, base?);
+    (b > 0.0).then(|| round((v - b) / b * 100.0, 10.0))
+}
+
 fn round(v: f64, scale: f64) -> f64 {
     (v * scale).round() / scale
 }
@@ -134,13 +141,10 @@ impl Comparison {
                             base.cuda_alloc_peak_bytes,
                         ),
                         duration_s: round(row.duration_s - base.duration_s, 1000.0),
-                        frames_per_s_percent: match (row.frames_per_s, base.frames_per_s) {
-                            (Some(v), Some(b))
-                                if b > 0.0 && row.frame_phase == base.frame_phase =>
-                            {
-                                Some(round((v - b) / b * 100.0, 10.0))
-                            }
-                            _ => None,
+                        frames_per_s_percent: if row.frame_phase == base.frame_phase {
+                            percent_change(row.frames_per_s, base.frames_per_s)
+                        } else {
+                            None
                         },
                     });
                 }

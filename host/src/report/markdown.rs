@@ -5,6 +5,7 @@ use std::fmt::Write;
 use crate::args::PhaseView;
 use crate::report::comparison::Comparison;
 use crate::report::model::Report;
+use crate::report::phase_compare;
 use crate::report::phase_table::{
     OCCURRENCE_COLUMNS, SUMMARY_COLUMNS, occurrence_rows, summary_rows,
 };
@@ -45,6 +46,16 @@ pub fn comparison(reports: &[Report], view: PhaseView, baseline: usize) -> Strin
         for r in reports.iter().filter(|r| !r.phase_summary.is_empty()) {
             let _ = writeln!(o, "\n### Phase summary: {}\n", cell(&r.label));
             table(&mut o, SUMMARY_COLUMNS, &summary_rows(r));
+        }
+        let (head, rows) = phase_compare::table(reports, baseline);
+        if !rows.is_empty() {
+            let _ = writeln!(
+                o,
+                "\n### Phases across traces (Δ against {})\n",
+                cell(c.baseline_label())
+            );
+            let head: Vec<&str> = head.iter().map(String::as_str).collect();
+            table(&mut o, &head, &rows);
         }
     }
     o

@@ -7,6 +7,7 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod model;
+pub mod phase_compare;
 pub mod phase_table;
 pub mod summary;
 pub mod text;
@@ -36,6 +37,16 @@ pub fn comparison_text(reports: &[Report], view: PhaseView, baseline: usize) -> 
                 &phase_table::summary_rows(r),
                 "  ",
             ));
+        }
+        let (head, rows) = phase_compare::table(reports, baseline);
+        if !rows.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nPhases across traces (Δ against {})",
+                c.baseline_label()
+            );
+            let head: Vec<&str> = head.iter().map(String::as_str).collect();
+            o.push_str(&aligned(&head, &rows, ""));
         }
     }
     o
