@@ -19,6 +19,10 @@ pub struct Cli {
     /// Say more on stderr: -v info, -vv debug (warnings are always shown; see also JETMEM_LOG).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Print sizes in this unit (mb, gb: decimal, as MB-based tools do);
+    /// default: binary MiB/GiB by size, one unit per table column.
+    #[arg(long, global = true, value_enum, value_name = "UNIT")]
+    pub units: Option<crate::units::Units>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -41,6 +41,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(u) = cli.units {
+        units::choose(u);
+    }
     logger::install(logger::level(
         std::env::var("JETMEM_LOG").ok().as_deref(),
         cli.verbose,

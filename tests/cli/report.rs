@@ -632,3 +632,45 @@ fn phases_across_traces_compare_each_label() {
         ["1", "0.200", "+0.0", "%"]
     );
 }
+
+/// `--units` prints every size in the unit asked for: decimal MB for people
+/// comparing with MB-based tools, exact bytes, or a fixed binary unit.
+#[test]
+fn units_flag_prints_every_size_in_one_unit() {
+    let t = traces::traces("report-units");
+    let j = report_json(&t.unified);
+    let peak = u(&j["system"]["used_peak_bytes"]);
+    let total = u(&j["system"]["total_bytes"]);
+    let text = |unit: &str| {
+        ok_stdout(&jetmem([
+            "report".as_ref(),
+            t.unified.as_os_str(),
+            "--units".as_ref(),
+            unit.as_ref(),
+        ]))
+    };
+    let line = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("System memory peak"))
+            .unwrap()
+            .to_owned()
+    };
+    let mb = text("mb");
+    assert!(
+        line(&mb).contains(&format!(
+            "{:.1} MB of {:.1} MB",
+            peak as f64 / 1e6,
+            total as f64 / 1e6
+        )),
+        "{mb}"
+    );
+    assert!(!mb.contains("MiB") && !mb.contains("GiB"), "{mb}");
+    let b = text("bytes");
+    assert!(line(&b).contains(&format!("{peak} B of {total} B")), "{b}");
+    let mib = text("mib");
+    assert!(
+        line(&mib).contains(&format!("{:.1} MiB", peak as f64 / 1048576.0)),
+        "{mib}"
+    );
+    assert!(!mib.contains("GiB"), "{mib}");
+}
