@@ -6,8 +6,9 @@
 # Content-Security-Policy forbids every request, and a blocked request is a
 # console message). Each page must finish drawing (body data-ready="1"), draw
 # timeline lines (data-timelines > 0), raise no script error (no
-# data-errors) and log nothing to the console. Screenshots are kept in
-# target/html-check/ as CI artefacts.
+# data-errors), log nothing to the console, and pass its own interaction
+# self-test (page.html#selftest: wheel zoom, hover values, double-click
+# reset). Screenshots are kept in target/html-check/ as CI artefacts.
 #   usage: bash tests/html/browser-check.sh [path/to/jetmem]
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,15 +44,19 @@ for page in unified discrete recorded comparison; do
     url="file://$PWD/$out/$page.html"
     browser --dump-dom "$url" >"$out/$page.dom" 2>"$out/$page.log" || true
     browser --screenshot="$out/$page.png" "$url" >/dev/null 2>>"$out/$page.log" || true
+    # The page's self-test: a wheel zooms, hovering shows values, double-click resets.
+    browser --dump-dom "$url#selftest" >"$out/$page.selftest.dom" 2>>"$out/$page.log" || true
+    selftest=$(grep -o 'data-selftest="[^"]*"' "$out/$page.selftest.dom" || true)
     body=$(grep -o '<body[^>]*>' "$out/$page.dom" || true)
     lines=$(sed -n 's/.*data-timelines="\([0-9]*\)".*/\1/p' <<<"$body")
     console=$(grep 'CONSOLE' "$out/$page.log" || true)
     if [[ $body != *'data-ready="1"'* || $body == *data-errors* || ${lines:-0} -eq 0 || -n $console ||
+        $selftest != 'data-selftest="pass"' ||
         ! -s $out/$page.png ]]; then
-        echo "browser check FAILED for $page.html: ${body:-no body} ${console}" >&2
+        echo "browser check FAILED for $page.html: ${body:-no body} ${selftest:-no self-test} ${console}" >&2
         fail=1
     else
-        echo "browser check ok: $page.html ($lines timeline lines drawn, screenshot $out/$page.png)"
+        echo "browser check ok: $page.html ($lines timeline lines drawn, zoom/hover/reset pass, screenshot $out/$page.png)"
     fi
 done
 exit "$fail"

@@ -431,4 +431,23 @@
   reports.forEach(function (r, i) { root.appendChild(section(r, timelines[i], many, data.phases_not_embedded[i])); });
   body.dataset.timelines = String(document.querySelectorAll("svg.timeline path.series").length);
   body.dataset.ready = "1";
+  if (location.hash === "#selftest") selftest();
+
+  // Run by tests/html/browser-check.sh: a wheel zooms the first timeline
+  // (its line is redrawn) and hovering shows the values.
+  function selftest() {
+    const t = document.querySelector("svg.timeline");
+    const r = t.getBoundingClientRect();
+    const at = { clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true, cancelable: true };
+    const line = function () { return t.querySelector("path.series").getAttribute("d"); };
+    const before = line();
+    t.dispatchEvent(new WheelEvent("wheel", Object.assign({ deltaY: -100 }, at)));
+    const zoomed = line() !== before;
+    t.dispatchEvent(new MouseEvent("mousemove", at));
+    const tip = t.parentNode.querySelector(".tip");
+    const hover = tip.style.display === "block" && tip.textContent.length > 0;
+    t.dispatchEvent(new MouseEvent("dblclick", at));
+    const reset = line() === before;
+    body.dataset.selftest = zoomed && hover && reset ? "pass" : "fail: zoom " + zoomed + ", hover " + hover + ", reset " + reset;
+  }
 })();
