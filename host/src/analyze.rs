@@ -41,6 +41,20 @@ pub struct Analysis {
     pub report: Report,
     pub points: Vec<Point>,
     pub threshold_permille: u16,
+    /// The program's instant marks (frame boundaries, say), for timelines:
+    /// the first [`MAX_INSTANTS`], then only counted in `instants_not_kept`.
+    pub instants: Vec<InstantMark>,
+    pub instants_not_kept: u64,
+}
+
+/// Instant marks kept per trace for timelines.
+pub const MAX_INSTANTS: usize = 2000;
+
+/// A point in time the traced program marked.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InstantMark {
+    pub t_s: f64,
+    pub label: String,
 }
 
 /// What advice needs beyond the report: the moment CUDA free was lowest.
@@ -94,6 +108,8 @@ pub struct Analyzer {
     procs: BTreeMap<u32, ProcessPeak>,
     /// Marker-channel records lost, per writer pid (`ChannelLost`).
     channel_lost: BTreeMap<u32, u64>,
+    instants: Vec<InstantMark>,
+    instants_not_kept: u64,
 }
 
 impl Analyzer {
@@ -116,6 +132,8 @@ impl Analyzer {
             unsampled: Vec::new(),
             keep_points,
             points: Vec::new(),
+            instants: Vec::new(),
+            instants_not_kept: 0,
             procs: BTreeMap::new(),
             channel_lost: BTreeMap::new(),
         }
@@ -199,6 +217,13 @@ impl Analyzer {
                     self.phases.push(close_phase(p, m.t_ns, true));
                 }
             }
+            MarkKind::Instant if self.instants.len() < MAX_INSTANTS => {
+                self.instants.push(InstantMark {
+                    t_s: secs(m.t_ns),
+                    label: m.label.to_string(),
+                });
+            }
+            MarkKind::Instant => self.instants_not_kept += 1,
             _ => {}
         }
     }
@@ -302,6 +327,8 @@ impl Analyzer {
         Analysis {
             report,
             points: self.points,
+            instants: self.instants,
+            instants_not_kept: self.instants_not_kept,
             threshold_permille: self.header.pressure_threshold_permille,
         }
     }

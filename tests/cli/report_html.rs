@@ -169,3 +169,27 @@ fn an_existing_output_file_is_kept_without_force() {
     assert!(!o.status.success());
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "mine");
 }
+
+/// The program's instant marks reach the timeline with their times and labels.
+#[test]
+fn instant_marks_are_drawn_on_the_timeline() {
+    use jetmem_core::record::{MarkKind, Record};
+    let dir = traces::scratch("report-html-marks");
+    let path = dir.join("marks.jetmem");
+    let mut recs = Vec::new();
+    for r in unified_records(true) {
+        if let Record::Sample(s) = &r
+            && s.t_ns / traces::DT_NS % 25 == 0
+        {
+            recs.push(traces::mark(s.t_ns, MarkKind::Instant, "checkpoint"));
+        }
+        recs.push(r);
+    }
+    write_trace(&path, &unified_header(), &recs);
+    let d = data(&page(&[&path], &dir.join("marks.html")));
+    let marks = d["timelines"][0]["marks"].as_array().unwrap();
+    let times: Vec<f64> = marks.iter().map(|m| m["t_s"].as_f64().unwrap()).collect();
+    assert_eq!(times, [0.0, 0.25, 0.5, 0.75]);
+    assert!(marks.iter().all(|m| m["label"] == "checkpoint"));
+    assert_eq!(d["timelines"][0]["marks_not_kept"], 0);
+}

@@ -127,7 +127,8 @@
       const sw = el("span", { class: "sw", style: "border-top-color:" + h.color + ";border-top-style:dotted" }, []);
       legend.appendChild(el("span", {}, [sw, h.name + ": " + bytes(h.value)]));
     }
-    if (spec.bands.length) legend.appendChild(el("span", {}, [el("span", { class: "sw", style: "border-top: 10px solid #c7d2fe" }, []), "phases (shaded)"]));
+    if ((spec.marks || []).length) legend.appendChild(el("span", {}, [el("span", { class: "sw", style: "border-top: 3px solid #555; width: 3px" }, []), "marks: pressure and budget events (red/green), the program's marks (grey); hover a dot for its label"]));
+        if (spec.bands.length) legend.appendChild(el("span", {}, [el("span", { class: "sw", style: "border-top: 10px solid #c7d2fe" }, []), "phases (shaded)"]));
     wrap.appendChild(legend);
     const box = el("div", { class: "chart" }, []);
     const s = svg("svg", { viewBox: "0 0 1200 380", preserveAspectRatio: "none", class: "timeline" });
@@ -221,7 +222,7 @@
       }
       for (const m of spec.marks || []) {
         if (m.t < x0 || m.t > x1) continue;
-        g.appendChild(svg("line", { x1: X(m.t), x2: X(m.t), y1: T, y2: H - B, stroke: m.color, "stroke-width": "1.5" }));
+        g.appendChild(svg("line", { x1: X(m.t), x2: X(m.t), y1: T, y2: H - B, stroke: m.color, "stroke-width": "1", "stroke-opacity": "0.6", "stroke-dasharray": "3 3" }));
         const title = svg("title", {}); title.textContent = m.label;
         const c = svg("circle", { cx: X(m.t), cy: T + 4, r: 4, fill: m.color }); c.appendChild(title); g.appendChild(c);
       }
@@ -308,8 +309,10 @@
     if (tl.pressure_used_bytes !== null) hlines.push({ name: (r.architecture === "discrete" ? "RAM " : "") + "pressure threshold (" + (tl.threshold_permille / 10) + " % available)", value: tl.pressure_used_bytes, color: "#CC79A7" });
     if (r.headroom.budget_bytes !== null) hlines.push({ name: "budget (" + tl.budget_words + ")", value: r.headroom.budget_bytes, color: "#E69F00" });
     const bands = r.phases.map(function (p) { return { x0: p.start_s, x1: p.end_s, label: p.label }; });
+    const programMarks = tl.marks.map(function (m) { return { t: m.t_s, label: "mark " + m.label + " at " + secs(m.t_s), color: "#555" }; });
     const marks = r.pressure_events.map(function (e) { return { t: e.t_s, label: e.kind + " at " + secs(e.t_s) + ": " + bytes(e.value_bytes), color: e.kind.indexOf("left") >= 0 || e.kind.indexOf("recovered") >= 0 ? "#009E73" : "#D55E00" }; });
-    const c = chart({ series: series, hlines: hlines, bands: bands, marks: marks });
+    const c = chart({ series: series, hlines: hlines, bands: bands, marks: marks.concat(programMarks) });
+    if (tl.marks_not_kept) c.appendChild(el("div", { class: "hint" }, [plural(tl.marks_not_kept, "more mark is", "more marks are") + " in the trace but not drawn (the first " + tl.marks.length + " are)."]));
     if (tl.points_total > tl.system_used.t_s.length)
       c.appendChild(el("div", { class: "hint" }, [plural(tl.points_total, "sample", "samples") + " reduced to " + tl.system_used.t_s.length + " points per line (each slice's lowest and highest kept, so every peak is shown)."]));
     return c;

@@ -8,7 +8,7 @@
 use jetmem_core::accounting::PressureConfig;
 use serde::Serialize;
 
-use crate::analyze::{Analysis, Point};
+use crate::analyze::{Analysis, InstantMark, Point};
 
 /// Buckets a line is reduced to; each keeps at most two points.
 pub const MAX_BUCKETS: usize = 2000;
@@ -43,6 +43,9 @@ pub struct Timeline {
     pub threshold_permille: u16,
     /// Where the budget came from, in the words of the text report.
     pub budget_words: &'static str,
+    /// The program's instant marks (the first 2000) and how many more there were.
+    pub marks: Vec<InstantMark>,
+    pub marks_not_kept: u64,
 }
 
 impl Timeline {
@@ -73,6 +76,8 @@ impl Timeline {
             pressure_used_bytes,
             threshold_permille: a.threshold_permille,
             budget_words: a.report.headroom.budget_source.describe(),
+            marks: a.instants.clone(),
+            marks_not_kept: a.instants_not_kept,
         }
     }
 }
