@@ -406,7 +406,7 @@
         return inUnit(d.bytes, du, true).replace(/ \S+$/, "") + (d.percent === null ? "" : " (" + (d.percent > 0 ? "+" : "") + d.percent.toFixed(1) + " %)");
       } });
     }
-    cols.push({ name: "duration", num: true, get: function (r) { return secs(r.duration_s); } });
+    cols.push({ name: "duration (s)", num: true, get: function (r) { return r.duration_s.toFixed(3); } });
     cols.push({ name: "frames/s (per-frame phase)", num: true, get: function (r) {
       if (r.frames_per_s === null) return "-";
       const p = r.delta ? r.delta.frames_per_s_percent : null;
