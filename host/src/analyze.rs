@@ -9,7 +9,7 @@ use std::path::Path;
 
 use jetmem_core::accounting::{
     Cadence, Figures, Peak, Peaks, PhaseTracker, PressureConfig, TEGRASTATS_USED_DEFINITION,
-    USED_DEFINITION, USED_TEGRASTATS_DEFINITION, cpu_percent, figures, headroom,
+    USED_DEFINITION, USED_TEGRASTATS_DEFINITION, cpu_percent, default_budget, figures, headroom,
 };
 use jetmem_core::parse::tegrastats::RESOLUTION_BYTES as TEGRASTATS_RESOLUTION;
 use jetmem_core::record::{
@@ -37,6 +37,20 @@ pub struct Analysis {
     pub report: Report,
     pub series: Option<PlotData>,
     pub threshold_permille: u16,
+    /// The program's instant marks (frame boundaries, say), for timelines:
+    /// the first [`MAX_INSTANTS`], then only counted in `instants_not_kept`.
+    pub instants: Vec<InstantMark>,
+    pub instants_not_kept: u64,
+}
+
+/// Instant marks kept per trace for timelines.
+pub const MAX_INSTANTS: usize = 2000;
+
+/// A point in time the traced program marked.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InstantMark {
+    pub t_s: f64,
+    pub label: String,
 }
 
 /// What advice needs beyond the report: the moment CUDA free was lowest.
@@ -91,6 +105,8 @@ pub struct Analyzer {
     procs: BTreeMap<u32, ProcessPeak>,
     cadence: Cadence,
     file_bytes: Option<u64>,
+    instants: Vec<InstantMark>,
+    instants_not_kept: u64,
 }
 
 impl Analyzer {
@@ -111,6 +127,8 @@ impl Analyzer {
             open: PhaseTracker::new(),
             phases: Vec::new(),
             unsampled: Vec::new(),
+            instants: Vec::new(),
+            instants_not_kept: 0,
             channel_lost: BTreeMap::new(),
             series: keep_points.then(|| PlotData::new(crate::plot::COLUMNS)),
             procs: BTreeMap::new(),
@@ -202,6 +220,13 @@ impl Analyzer {
                     self.phases.push(close_phase(p, m.t_ns, true));
                 }
             }
+            MarkKind::Instant if self.instants.len() < MAX_INSTANTS => {
+                self.instants.push(InstantMark {
+                    t_s: secs(m.t_ns),
+                    label: m.label.to_string(),
+                });
+            }
+            MarkKind::Instant => self.instants_not_kept += 1,
             _ => {}
         }
     }
@@ -304,6 +329,8 @@ impl Analyzer {
         Analysis {
             report,
             series: self.series,
+            instants: self.instants,
+            instants_not_kept: self.instants_not_kept,
             threshold_permille: self.header.pressure_threshold_permille,
         }
     }
@@ -481,11 +508,7 @@ impl Analyzer {
             .map(|(b, u)| headroom(b, u));
         Headroom {
             budget_bytes: budget,
-            budget_source: if self.header.budget_bytes.is_some() {
-                BudgetSource::Trace
-            } else {
-                BudgetSource::Default80Percent
-            },
+            budget_source: budget_source(&self.header),
             min_bytes: min,
             exceeded: min.is_some_and(|m| m < 0),
         }
@@ -515,6 +538,17 @@ fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 }
 
 /// Reads and analyses one trace file.
+/// Where the trace's budget came from. The recorder writes the default (80 %
+/// of the MemTotal in the header) when none was given, so only a different
+/// figure was set with `record --budget`.
+fn budget_source(h: &Header) -> BudgetSource {
+    let default = h.platform.mem_total_bytes.map(default_budget);
+    match h.budget_bytes {
+        Some(b) if Some(b) != default => BudgetSource::Trace,
+        _ => BudgetSource::Default80Percent,
+    }
+}
+
 pub fn analyze(path: &Path, keep_points: bool) -> Result<Analysis, CliError> {
     let mut analyzer: Option<Analyzer> = None;
     let decoded = trace::read(path, |h, item| {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::budget::{Budget, parse_budget};
 use crate::config::parse_duration;
 
 /// Memory tracer for NVIDIA Jetson (unified memory) and discrete-GPU machines.
@@ -18,6 +19,10 @@ pub struct Cli {
     /// Say more on stderr: -v info, -vv debug (warnings are always shown; see also JETMEM_LOG).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Print sizes in this unit (mb, gb: decimal, as MB-based tools do);
+    /// default: binary MiB/GiB by size, one unit per table column.
+    #[arg(long, global = true, value_enum, value_name = "UNIT")]
+    pub units: Option<crate::units::Units>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -90,6 +95,10 @@ pub struct RecordArgs {
     /// Stop after this long (with --system or --pid), e.g. 30s.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
+    /// Memory budget: a size (6GiB, 6000MB) or a percent of MemTotal (75%);
+    /// default 80 % of MemTotal. Headroom and budget events are measured against it.
+    #[arg(long, value_name = "SIZE|PERCENT", value_parser = parse_budget)]
+    pub budget: Option<Budget>,
     /// Do not probe CUDA (no driver load in the recorder).
     #[arg(long)]
     pub no_cuda: bool,
@@ -112,6 +121,8 @@ pub enum ReportFormat {
     Json,
     Csv,
     Markdown,
+    /// One self-contained page: tables and interactive timelines (docs/report-html.md).
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +137,16 @@ pub struct ReportArgs {
     /// marks); `--phases all` also lists every occurrence.
     #[arg(long)]
     pub phases: bool,
+    /// With several traces, the one the others are compared against (default:
+    /// the first); a trace not in the list is added first.
+    #[arg(long, value_name = "TRACE")]
+    pub baseline: Option<PathBuf>,
+    /// Write the report to this file instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// How much of the phases a text or Markdown report shows.
@@ -140,6 +161,21 @@ pub enum PhaseView {
 }
 
 impl ReportArgs {
+    /// The baseline's index in `traces`, adding `--baseline` first when it is
+    /// not one of them.
+    pub fn baseline_index(&mut self) -> usize {
+        let Some(b) = self.baseline.clone() else {
+            return 0;
+        };
+        match self.traces.iter().position(|t| *t == b) {
+            Some(i) => i,
+            None => {
+                self.traces.insert(0, b);
+                0
+            }
+        }
+    }
+
     /// The phase view, taking the word `all` (`--phases all`) off the trace
     /// list; with `--phases`, a trace file named `all` is given as `./all`.
     pub fn phase_view(&mut self) -> PhaseView {

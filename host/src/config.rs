@@ -1,9 +1,10 @@
 //! Validated settings: what the command line asks for, checked once (the
 //! sampling interval's bounds by [`Interval::new`], in core, as for the FFI).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
+use jetmem_core::accounting::PressureConfig;
 use jetmem_core::sampler::{Interval, SamplerConfig};
 
 use crate::args::{MonitorArgs, RecordArgs, TegrastatsArgs};
@@ -87,22 +88,29 @@ impl RecordConfig {
         let output = a
             .output
             .unwrap_or_else(|| default_trace_name(&name_from, unix_secs));
+        // The output file's stem tells runs of one program apart (three runs
+        // of `python3` are three rows, not three `python3`).
         let label = a.label.unwrap_or_else(|| {
-            name_from
-                .first()
-                .map(|p| {
-                    Path::new(p)
-                        .file_name()
-                        .map_or_else(|| p.clone(), |f| f.to_string_lossy().into_owned())
-                })
+            output
+                .file_stem()
+                .map(|f| f.to_string_lossy().into_owned())
+                .filter(|f| !f.is_empty())
                 .unwrap_or_else(|| "system".to_owned())
         });
+        let budget = match a.budget {
+            Some(b) => Some(b.bytes(&a.root).map_err(CliError::Sampler)?),
+            None => None,
+        };
         let sampler = SamplerConfig {
             root: a.root,
             interval: interval.get(),
             label,
-            command: name_from.join(" "),
+            command: shell_words(&name_from),
             probe_cuda: !a.no_cuda,
+            pressure: PressureConfig {
+                budget_bytes: budget,
+                ..PressureConfig::default()
+            },
             ..SamplerConfig::default()
         };
         Ok(RecordConfig {
@@ -247,6 +255,13 @@ impl TegrastatsConfig {
     }
 }
 
+/// The command line as a shell would need it typed: `sh -c 'kill -9 $$'`.
+pub fn shell_words(words: &[String]) -> String {
+    shlex::try_join(words.iter().map(String::as_str))
+        // Only a word with a NUL byte cannot be quoted; no argv holds one.
+        .unwrap_or_else(|_| words.join(" "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,5 +307,13 @@ mod tests {
             want
         );
         assert!(parse_start("yesterday").is_err());
+    }
+
+    #[test]
+    fn commands_are_shell_quoted() {
+        let w = |s: &[&str]| shell_words(&s.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>());
+        assert_eq!(w(&["sh", "-c", "kill -9 $$"]), "sh -c 'kill -9 $$'");
+        assert_eq!(w(&["python3", "train.py"]), "python3 train.py");
+        assert_eq!(w(&["echo", ""]), "echo ''");
     }
 }

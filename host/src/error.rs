@@ -53,6 +53,18 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// The exit status for this error, as shells give it: 127 for a command
+    /// that cannot be found, 126 for one that cannot be executed, else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Spawn { source, .. } => match source.kind() {
+                io::ErrorKind::NotFound => 127,
+                _ => 126,
+            },
+            _ => 1,
+        }
+    }
+
     /// Wraps an error writing to standard output.
     pub fn stdout(e: io::Error) -> Self {
         CliError::Stdout(e)

@@ -5,6 +5,7 @@
 
 mod analyze;
 mod args;
+mod budget;
 mod config;
 mod downsample;
 mod error;
@@ -32,11 +33,22 @@ use clap::{CommandFactory, Parser};
 use crate::analyze::analyze;
 use crate::args::{Cli, Command, ReportArgs, ReportFormat};
 use crate::error::CliError;
-use crate::output::write_stdout;
+use crate::output::{write_output, write_stdout};
 use crate::style::Style;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // One prefix for every error: `jetmem: error: …`, as warnings are `jetmem: warning: …`.
+            eprint!("jetmem: {}", e.render());
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(u) = cli.units {
+        units::choose(u);
+    }
     logger::install(logger::level(
         std::env::var("JETMEM_LOG").ok().as_deref(),
         cli.verbose,
@@ -45,8 +57,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // Each CliError message already names its cause; the chain would repeat it.
-            eprintln!("jetmem: {e}");
-            ExitCode::from(1)
+            eprintln!("jetmem: error: {e}");
+            ExitCode::from(e.downcast_ref::<CliError>().map_or(1, CliError::exit_code))
         }
     }
 }
@@ -77,18 +89,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn report_cmd(a: &mut ReportArgs) -> Result<(), CliError> {
     let view = a.phase_view();
-    let mut reports = Vec::with_capacity(a.traces.len());
+    let baseline = a.baseline_index();
+    // The HTML timelines need every point; the other formats only the report.
+    let keep_points = a.format == ReportFormat::Html;
+    let mut analyses = Vec::with_capacity(a.traces.len());
     for path in &a.traces {
-        reports.push(analyze(path, false)?.report);
+        analyses.push(analyze(path, keep_points)?);
     }
+    let reports: Vec<_> = analyses.iter().map(|x| x.report.clone()).collect();
     let style = Style::for_stdout();
     let text = match (a.format, reports.as_slice()) {
+        (ReportFormat::Html, _) => report::html::render(&analyses, baseline),
         (ReportFormat::Json, rs) => report::json::render(rs),
         (ReportFormat::Csv, rs) => report::csv::render(rs),
         (ReportFormat::Text, [one]) => report::text::render(one, view, style),
-        (ReportFormat::Text, rs) => report::comparison_text(rs, view),
+        (ReportFormat::Text, rs) => report::comparison_text(rs, view, baseline),
         (ReportFormat::Markdown, [one]) => report::markdown::render(one, view),
-        (ReportFormat::Markdown, rs) => report::markdown::comparison(rs, view),
+        (ReportFormat::Markdown, rs) => report::markdown::comparison(rs, view, baseline),
     };
-    write_stdout(text.as_bytes())
+    write_output(a.output.as_deref(), a.force, text.as_bytes())
 }

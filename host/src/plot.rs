@@ -35,6 +35,7 @@ pub struct Series {
 
 /// Runs `jetmem plot`.
 pub fn run(a: &PlotArgs) -> Result<(), CliError> {
+    check_extension(&a.output)?;
     let mut series = Vec::new();
     for path in &a.traces {
         let a = analyze(path, true)?;
@@ -49,6 +50,27 @@ pub fn run(a: &PlotArgs) -> Result<(), CliError> {
         message,
     })?;
     write_output(Some(&a.output), a.force, svg.as_bytes())
+}
+
+/// The output must name SVG: a `.png` (or any other) name would otherwise get
+/// SVG bytes under a name that promises something else.
+fn check_extension(path: &std::path::Path) -> Result<(), CliError> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("svg") => Ok(()),
+        other => Err(CliError::Plot {
+            path: path.to_path_buf(),
+            message: format!(
+                "cannot write {}: plot writes SVG (name the file .svg), and `jetmem report --format html` an interactive page",
+                other.map_or_else(
+                    || "a file without an extension".to_owned(),
+                    |e| format!(".{e}")
+                )
+            ),
+        }),
+    }
 }
 
 fn gib(v: u64) -> f64 {

@@ -10,6 +10,7 @@ use jetmem_core::wire::Item;
 use jetmem_core::wire::stream::{DecodeStats, TraceReader};
 
 use crate::error::CliError;
+use crate::units::count;
 
 /// Traces at least this large get a progress bar (when stderr is a terminal).
 const PROGRESS_MIN_BYTES: u64 = 4 << 20;
@@ -112,12 +113,12 @@ pub fn read_pass(
 fn warn_damage(path: &Path, s: &DecodeStats) {
     if s.skipped_bytes > 0 {
         log::warn!(
-            "{}: {} bytes in {} frames did not decode and were skipped ({} malformed, {} bytes of a cut-off tail)",
+            "{}: {} in {} did not decode and were skipped ({} malformed, {} of a cut-off tail)",
             path.display(),
-            s.skipped_bytes,
-            s.skipped_frames,
+            count(s.skipped_bytes, "byte", "bytes"),
+            count(s.skipped_frames, "frame", "frames"),
             s.malformed_frames,
-            s.truncated_tail_bytes
+            count(s.truncated_tail_bytes, "byte", "bytes")
         );
     }
     if s.unknown_records > 0 {

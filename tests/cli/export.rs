@@ -185,3 +185,26 @@ fn json_export_event_kinds_match_the_report() {
     assert_eq!(exported.first(), Some(&Value::from("pressure-entered")));
     assert_eq!(exported, kinds(&json_of("report")["pressure_events"]));
 }
+
+/// `plot -o run.png` used to write SVG under the PNG name; any name but
+/// `.svg` is now refused before anything is written.
+#[test]
+fn plot_refuses_a_name_that_is_not_svg() {
+    let t = traces::traces("plot-ext");
+    for name in ["run.png", "run", "run.pdf"] {
+        let out = t.dir.join(name);
+        let o = jetmem([
+            "plot".as_ref(),
+            t.unified.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{name}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.starts_with("jetmem: error: ") && err.contains("plot writes SVG"),
+            "{err}"
+        );
+        assert!(!out.exists(), "{name} was written");
+    }
+}

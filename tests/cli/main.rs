@@ -9,6 +9,7 @@ mod record;
 mod recorder_self;
 mod report;
 mod serve;
+mod report_html;
 mod traces;
 mod usage;
 

@@ -323,3 +323,72 @@ fn no_command_records_the_system_until_interrupted() {
     let d = j["duration_s"].as_f64().unwrap();
     assert!((0.2..3.0).contains(&d), "duration {d}");
 }
+
+/// Records `cmd` and checks that jetmem and the command succeeded.
+fn record_ok(out: &std::path::Path, extra: &[&str], cmd: &[&str]) {
+    let o = record_cmd(out, extra, cmd).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Without `--label` a run is named by its trace file, the command is shown
+/// as a shell would need it, and `--budget` is the budget the report measures
+/// against and names as set.
+#[test]
+fn label_command_and_budget_of_a_recorded_run() {
+    let dir = scratch("record-label-budget");
+    let trace = dir.join("run-two.jetmem");
+    record_ok(
+        &trace,
+        &["--budget", "1.5GiB"],
+        &["sh", "-c", "sleep 0.1; true"],
+    );
+    let j = report_json(&trace);
+    assert_eq!(j["label"], "run-two");
+    assert_eq!(j["command"], "sh -c 'sleep 0.1; true'");
+    assert_eq!(j["headroom"]["budget_bytes"].as_u64(), Some(3 << 29));
+    assert_eq!(j["headroom"]["budget_source"], "trace");
+    let used = j["system"]["used_peak_bytes"].as_i64().unwrap();
+    assert_eq!(j["headroom"]["min_bytes"].as_i64(), Some((3 << 29) - used));
+    let text = ok_stdout(&jetmem(["report".as_ref(), trace.as_os_str()]));
+    assert!(text.contains("(set with record --budget)"), "{text}");
+    // No --budget: the default, named as such.
+    let trace = dir.join("default.jetmem");
+    record_ok(&trace, &[], &["true"]);
+    let j = report_json(&trace);
+    assert_eq!(j["headroom"]["budget_source"], "default-80-percent");
+    let total = j["system"]["total_bytes"].as_u64().unwrap();
+    assert_eq!(
+        j["headroom"]["budget_bytes"].as_u64(),
+        Some(total * 800 / 1000)
+    );
+    // A percent of a MemTotal this machine does not have is refused.
+    let bad = record_cmd(&dir.join("bad.jetmem"), &["--budget", "150%"], &["true"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+/// As shells do: a command that cannot be found exits 127, one that cannot
+/// be executed 126, and neither leaves a trace behind.
+#[test]
+fn unstartable_commands_exit_127_and_126() {
+    let dir = scratch("record-unstartable");
+    let trace = dir.join("none.jetmem");
+    let out = record_cmd(&trace, &[], &["jetmem-no-such-program-xyz"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(127));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("jetmem: error: jetmem-no-such-program-xyz: cannot start"),
+        "{err}"
+    );
+    assert!(!trace.exists());
+    let script = dir.join("not-executable.sh");
+    std::fs::write(&script, "#!/bin/sh\ntrue\n").unwrap();
+    let out = record_cmd(&trace, &[], &[script.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(126));
+    assert!(!trace.exists());
+}

@@ -318,13 +318,28 @@ fn several_traces_give_a_comparison_table() {
     let csv = ok_stdout(&jetmem(args("csv")));
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 4);
-    assert!(lines[0].starts_with("label,architecture,system_total_mib,system_used_peak_mib"));
+    assert!(lines[0].starts_with("label,architecture,system_total_bytes,system_used_peak_bytes"));
     assert!(lines[1].starts_with("nano-resnet50,unified,"));
     assert!(lines[2].starts_with("rtx4090-train,discrete,"));
     assert!(lines[3].starts_with("laptop-cpu,cpu-only,"));
     let j: Value = serde_json::from_str(&ok_stdout(&jetmem(args("json")))).unwrap();
     assert_eq!(j["traces"].as_array().unwrap().len(), 3);
     assert_eq!(j["traces"][1]["architecture"], "discrete");
+    // CSV sizes are the JSON's exact bytes.
+    for (i, line) in lines[1..].iter().enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        let tr = &j["traces"][i];
+        assert_eq!(
+            cells[3],
+            tr["system"]["used_peak_bytes"].to_string(),
+            "{line}"
+        );
+        assert_eq!(
+            cells[8],
+            tr["process"]["rss_peak_bytes"].to_string(),
+            "{line}"
+        );
+    }
     insta::assert_snapshot!("compare_text", ok_stdout(&jetmem(args("text"))));
     insta::assert_snapshot!("compare_markdown", ok_stdout(&jetmem(args("markdown"))));
     insta::assert_snapshot!("compare_csv", csv);
@@ -467,4 +482,208 @@ fn damaged_trace_warns_on_stderr() {
     assert!(quiet.stderr.is_empty(), "{:?}", quiet.stderr);
     let clean = jetmem(["report".as_ref(), t.unified.as_os_str()]);
     assert!(clean.stderr.is_empty(), "{:?}", clean.stderr);
+}
+
+/// Deltas against the baseline: each figure of the JSON minus the baseline's,
+/// in the unit its column names; `--baseline` chooses the baseline.
+#[test]
+fn a_comparison_gives_deltas_against_the_baseline() {
+    let t = traces::traces("report-deltas");
+    let (uni, cpu) = (t.unified.display().to_string(), t.cpu.display().to_string());
+    let text = ok_stdout(&jetmem(["report", &uni, &cpu, "--baseline", &cpu]));
+    let (ju, jc) = (report_json(&t.unified), report_json(&t.cpu));
+    let peak = |j: &Value| u(&j["system"]["used_peak_bytes"]) as i64;
+    let d = peak(&ju) - peak(&jc);
+    let pct = d as f64 / peak(&jc) as f64 * 100.0;
+    // One unit for the column: GiB from 1 GiB on, else MiB.
+    let (unit, value) = if d.unsigned_abs() >= 1 << 30 {
+        ("GiB", format!("{:+.2}", d as f64 / (1u64 << 30) as f64))
+    } else {
+        ("MiB", format!("{:+.1}", d as f64 / (1u64 << 20) as f64))
+    };
+    let want = format!("{value} ({pct:+.1} %)");
+    assert!(
+        text.contains(&format!("Δ system/RAM peak ({unit})")),
+        "{text}"
+    );
+    assert!(text.contains("Against the baseline: laptop-cpu"), "{text}");
+    let row = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Against"))
+        .find(|l| l.starts_with("nano-resnet50"))
+        .unwrap();
+    assert!(row.contains(&want), "{row} lacks {want}");
+    let base = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("laptop-cpu"))
+        .unwrap();
+    assert!(base.contains("baseline"));
+    // A --baseline not among the traces is added first.
+    let text = ok_stdout(&jetmem(["report", &uni, "--baseline", &cpu]));
+    let first = text.lines().nth(1).unwrap();
+    assert!(first.starts_with("laptop-cpu"), "{text}");
+}
+
+/// The unified trace with a `frame` phase over samples `from..to` (one
+/// sample long, every other sample).
+fn with_frames(path: &std::path::Path, label: &str, from: u64, to: u64) {
+    use jetmem_core::record::{MarkKind, Record};
+    let mut h = traces::unified_header();
+    h.label.clear();
+    h.label.push_str(label).unwrap();
+    let mut recs = Vec::new();
+    for r in traces::unified_records(true) {
+        if let Record::Sample(s) = &r {
+            let i = s.t_ns / traces::DT_NS;
+            if (from..to).contains(&i) {
+                let kind = if (i - from) % 2 == 0 {
+                    MarkKind::Begin
+                } else {
+                    MarkKind::End
+                };
+                recs.push(traces::mark(s.t_ns, kind, "frame"));
+            }
+        }
+        recs.push(r);
+    }
+    traces::write_trace(path, &h, &recs);
+}
+
+/// Frames/s of the per-frame phase: closed occurrences over the span from
+/// the first start to the last end, and its change against the baseline.
+#[test]
+fn a_comparison_gives_frames_per_second_of_the_per_frame_phase() {
+    let dir = traces::scratch("report-frames");
+    let (a, b) = (dir.join("a.jetmem"), dir.join("b.jetmem"));
+    with_frames(&a, "ten-frames", 40, 60); // 10 frames from 0.40 s to 0.59 s
+    with_frames(&b, "five-frames", 40, 50); // 5 frames from 0.40 s to 0.49 s
+    let fps = |n: f64, span_dt: f64| (n / (span_dt * 0.01) * 1000.0).round() / 1000.0;
+    let (fa, fb) = (fps(10.0, 19.0), fps(5.0, 9.0));
+    let text = ok_stdout(&jetmem(["report".as_ref(), a.as_os_str(), b.as_os_str()]));
+    let pct = ((fb - fa) / fa * 1000.0).round() / 10.0;
+    let row = |l: &str| {
+        text.lines()
+            .rev()
+            .find(|x| x.starts_with(l))
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        row("ten-frames").contains(&format!("{fa:.1} frame (baseline)")),
+        "{text}"
+    );
+    assert!(
+        row("five-frames").contains(&format!("{fb:.1} frame ({pct:+.1} %)")),
+        "{text}"
+    );
+    // The HTML page carries the same figures.
+    let html = dir.join("frames.html");
+    ok_stdout(&jetmem([
+        "report".as_ref(),
+        "--format".as_ref(),
+        "html".as_ref(),
+        a.as_os_str(),
+        b.as_os_str(),
+        "-o".as_ref(),
+        html.as_os_str(),
+    ]));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains(&format!("\"frames_per_s\":{fa}")), "{fa}");
+    assert!(
+        page.contains(&format!("\"frames_per_s_percent\":{pct}")),
+        "{pct}"
+    );
+}
+
+/// `--phases` with several traces: one row per label and trace, the p95
+/// duration's change against the baseline's same label, a count of 0 where
+/// a trace lacks the label.
+#[test]
+fn phases_across_traces_compare_each_label() {
+    let dir = traces::scratch("report-phases-across");
+    let (a, b) = (dir.join("a.jetmem"), dir.join("b.jetmem"));
+    with_frames(&a, "ten-frames", 40, 60);
+    let plain = dir.join("plain.jetmem");
+    traces::write_trace(
+        &plain,
+        &traces::unified_header(),
+        &traces::unified_records(true),
+    );
+    with_frames(&b, "five-frames", 40, 50);
+    let text = ok_stdout(&jetmem([
+        "report".as_ref(),
+        "--phases".as_ref(),
+        a.as_os_str(),
+        b.as_os_str(),
+        plain.as_os_str(),
+    ]));
+    let across = text
+        .split("Phases across traces (Δ against ten-frames)\n")
+        .nth(1)
+        .expect("the across table");
+    let row = |phase: &str, trace: &str| -> Vec<String> {
+        across
+            .lines()
+            .map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .find(|c| c.len() > 2 && c[0] == phase && c[1] == trace)
+            .unwrap_or_else(|| panic!("no {phase} {trace} row in {across}"))
+    };
+    // Every frame is one sample (0.010 s) long in both traces.
+    assert_eq!(
+        row("frame", "ten-frames")[2..5],
+        ["10", "0.010", "baseline"]
+    );
+    assert_eq!(
+        row("frame", "five-frames")[2..6],
+        ["5", "0.010", "+0.0", "%"]
+    );
+    assert_eq!(row("frame", "nano-resnet50")[2..4], ["0", "-"]);
+    // load is 0.1–0.3 s in every trace.
+    assert_eq!(
+        row("load", "nano-resnet50")[2..6],
+        ["1", "0.200", "+0.0", "%"]
+    );
+}
+
+/// `--units` prints every size in the unit asked for: decimal MB for people
+/// comparing with MB-based tools, exact bytes, or a fixed binary unit.
+#[test]
+fn units_flag_prints_every_size_in_one_unit() {
+    let t = traces::traces("report-units");
+    let j = report_json(&t.unified);
+    let peak = u(&j["system"]["used_peak_bytes"]);
+    let total = u(&j["system"]["total_bytes"]);
+    let text = |unit: &str| {
+        ok_stdout(&jetmem([
+            "report".as_ref(),
+            t.unified.as_os_str(),
+            "--units".as_ref(),
+            unit.as_ref(),
+        ]))
+    };
+    let line = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("System memory peak"))
+            .unwrap()
+            .to_owned()
+    };
+    let mb = text("mb");
+    assert!(
+        line(&mb).contains(&format!(
+            "{:.1} MB of {:.1} MB",
+            peak as f64 / 1e6,
+            total as f64 / 1e6
+        )),
+        "{mb}"
+    );
+    assert!(!mb.contains("MiB") && !mb.contains("GiB"), "{mb}");
+    let b = text("bytes");
+    assert!(line(&b).contains(&format!("{peak} B of {total} B")), "{b}");
+    let mib = text("mib");
+    assert!(
+        line(&mib).contains(&format!("{:.1} MiB", peak as f64 / 1048576.0)),
+        "{mib}"
+    );
+    assert!(!mib.contains("GiB"), "{mib}");
 }

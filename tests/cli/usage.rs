@@ -38,7 +38,8 @@ fn errors_exit_1_and_name_the_file_and_cause() {
         "--".as_ref(),
         "/nonexistent/program".as_ref(),
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    // A command that cannot be found exits 127, as in a shell.
+    assert_eq!(out.status.code(), Some(127));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("/nonexistent/program") && err.contains("No such file"),
@@ -69,4 +70,25 @@ fn man_page_and_completions_come_from_the_clap_definition() {
     // Hidden from the help.
     let help = ok_stdout(&jetmem(["--help"]));
     assert!(!help.contains("completions") && help.contains("record"));
+}
+
+/// Every error has one prefix, `jetmem: error:` (warnings are `jetmem: warning:`):
+/// a usage error (exit 2) as well as a failure (exit 1).
+#[test]
+fn errors_have_one_prefix() {
+    let usage = jetmem(["report", "--format", "bogus", "x.jetmem"]);
+    assert_eq!(usage.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&usage.stderr);
+    assert!(
+        err.starts_with("jetmem: error: invalid value 'bogus'"),
+        "{err}"
+    );
+    let failed = jetmem(["report", "/nonexistent/run.trace"]);
+    assert_eq!(failed.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        err.starts_with("jetmem: error: /nonexistent/run.trace"),
+        "{err}"
+    );
+    assert_eq!(err.matches("jetmem: ").count(), 1, "{err}");
 }

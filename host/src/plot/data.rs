@@ -14,6 +14,8 @@ pub struct PlotData {
     pub vram_used: MinMax,
     pub total_used: MinMax,
     pub rss: MinMax,
+    /// The CUDA device's used memory (total − free; the HTML timeline draws it).
+    pub cuda_used: MinMax,
     /// tegrastats' own RAM used (imported traces only; its definition).
     pub tegrastats_used: MinMax,
     /// Highest MemTotal seen (the y axis reaches it).
@@ -31,6 +33,7 @@ impl PlotData {
             total_used: MinMax::new(columns),
             rss: MinMax::new(columns),
             tegrastats_used: MinMax::new(columns),
+            cuda_used: MinMax::new(columns),
             mem_total_max: None,
             last_t_ns: 0,
         }
@@ -46,6 +49,7 @@ impl PlotData {
             (&mut self.total_used, f.total_used),
             (&mut self.rss, rss),
             (&mut self.tegrastats_used, f.tegrastats_used),
+            (&mut self.cuda_used, f.cuda_used),
         ] {
             if let Some(v) = v {
                 series.push(t_ns, v);

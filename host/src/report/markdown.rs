@@ -3,7 +3,9 @@
 use std::fmt::Write;
 
 use crate::args::PhaseView;
+use crate::report::comparison::Comparison;
 use crate::report::model::Report;
+use crate::report::phase_compare;
 use crate::report::phase_table::{
     OCCURRENCE_COLUMNS, SUMMARY_COLUMNS, occurrence_rows, summary_rows,
 };
@@ -27,14 +29,33 @@ fn table(o: &mut String, head: &[&str], rows: &[Vec<String>]) {
 
 /// The comparison table of several traces; with `--phases`, then each
 /// trace's phase summary table.
-pub fn comparison(reports: &[Report], view: PhaseView) -> String {
+pub fn comparison(reports: &[Report], view: PhaseView, baseline: usize) -> String {
     let mut o = String::new();
     let rows: Vec<Vec<String>> = reports.iter().map(table_cells).collect();
     table(&mut o, TABLE_COLUMNS, &rows);
+    let c = Comparison::new(reports, baseline);
+    let (head, rows) = c.delta_table();
+    let _ = writeln!(
+        o,
+        "\n### Against the baseline: {}\n",
+        cell(c.baseline_label())
+    );
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    table(&mut o, &head, &rows);
     if view != PhaseView::Count {
         for r in reports.iter().filter(|r| !r.phase_summary.is_empty()) {
             let _ = writeln!(o, "\n### Phase summary: {}\n", cell(&r.label));
             table(&mut o, SUMMARY_COLUMNS, &summary_rows(r));
+        }
+        let (head, rows) = phase_compare::table(reports, baseline);
+        if !rows.is_empty() {
+            let _ = writeln!(
+                o,
+                "\n### Phases across traces (Δ against {})\n",
+                cell(c.baseline_label())
+            );
+            let head: Vec<&str> = head.iter().map(String::as_str).collect();
+            table(&mut o, &head, &rows);
         }
     }
     o

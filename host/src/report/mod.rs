@@ -1,10 +1,13 @@
 //! Reports of traces: the model and its renderers.
 
 pub mod advice;
+pub mod comparison;
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod model;
+pub mod phase_compare;
 pub mod phase_table;
 pub mod summary;
 pub mod text;
@@ -12,14 +15,20 @@ pub mod text;
 use std::fmt::Write;
 
 use crate::args::PhaseView;
+use crate::report::comparison::Comparison;
 use crate::report::model::Report;
 use crate::report::summary::{TABLE_COLUMNS, table_cells};
 
 /// The text comparison table of several traces, columns aligned; with
 /// `--phases`, then each trace's phase summary table.
-pub fn comparison_text(reports: &[Report], view: PhaseView) -> String {
+pub fn comparison_text(reports: &[Report], view: PhaseView, baseline: usize) -> String {
     let rows: Vec<Vec<String>> = reports.iter().map(table_cells).collect();
     let mut o = aligned(TABLE_COLUMNS, &rows, "");
+    let c = Comparison::new(reports, baseline);
+    let (head, rows) = c.delta_table();
+    let _ = writeln!(o, "\nAgainst the baseline: {}", c.baseline_label());
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    o.push_str(&aligned(&head, &rows, ""));
     if view != PhaseView::Count {
         for r in reports.iter().filter(|r| !r.phase_summary.is_empty()) {
             let _ = writeln!(o, "\nPhase summary: {}", r.label);
@@ -28,6 +37,16 @@ pub fn comparison_text(reports: &[Report], view: PhaseView) -> String {
                 &phase_table::summary_rows(r),
                 "  ",
             ));
+        }
+        let (head, rows) = phase_compare::table(reports, baseline);
+        if !rows.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nPhases across traces (Δ against {})",
+                c.baseline_label()
+            );
+            let head: Vec<&str> = head.iter().map(String::as_str).collect();
+            o.push_str(&aligned(&head, &rows, ""));
         }
     }
     o

@@ -288,7 +288,7 @@ pub(crate) fn non_empty(s: &str) -> Option<String> {
 /// Where the budget came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum BudgetSource {
-    /// Set when recording (`--budget`).
+    /// Set with `record --budget`.
     #[serde(rename = "trace")]
     Trace,
     /// 80 % of MemTotal (`jetmem_core::accounting::DEFAULT_BUDGET_PERMILLE`).
@@ -300,8 +300,8 @@ impl BudgetSource {
     /// How text and Markdown name it.
     pub const fn describe(self) -> &'static str {
         match self {
-            BudgetSource::Trace => "set when recording",
-            BudgetSource::Default80Percent => "80 % of MemTotal",
+            BudgetSource::Trace => "set with record --budget",
+            BudgetSource::Default80Percent => "default: 80 % of MemTotal",
         }
     }
 }

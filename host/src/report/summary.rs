@@ -3,20 +3,20 @@
 use jetmem_core::record::Architecture;
 
 use crate::report::model::Report;
-use crate::units::{bytes, mib};
+use crate::units::bytes;
 
 /// Column names of the CSV summary (units in the names).
 pub const CSV_COLUMNS: &[&str] = &[
     "label",
     "architecture",
-    "system_total_mib",
-    "system_used_peak_mib",
-    "gpu_used_peak_mib",
+    "system_total_bytes",
+    "system_used_peak_bytes",
+    "gpu_used_peak_bytes",
     "gpu_source",
-    "cuda_alloc_peak_mib",
-    "cuda_reserved_peak_mib",
-    "process_rss_peak_mib",
-    "total_peak_mib",
+    "cuda_alloc_peak_bytes",
+    "cuda_reserved_peak_bytes",
+    "process_rss_peak_bytes",
+    "total_peak_bytes",
     "duration_s",
     "samples",
     "dropped",
@@ -34,8 +34,9 @@ pub const TABLE_COLUMNS: &[&str] = &[
     "samples",
 ];
 
-fn mib_cell(v: Option<u64>) -> String {
-    v.map(|b| format!("{:.2}", mib(b))).unwrap_or_default()
+/// Exact bytes, as the JSON has them; an empty cell when unknown.
+fn bytes_cell(v: Option<u64>) -> String {
+    v.map(|b| b.to_string()).unwrap_or_default()
 }
 
 /// The CSV cells of one report, in [`CSV_COLUMNS`] order.
@@ -43,14 +44,14 @@ pub fn csv_cells(r: &Report) -> Vec<String> {
     vec![
         r.label.clone(),
         r.architecture.as_str().to_owned(),
-        mib_cell(r.system.total_bytes),
-        mib_cell(r.system.used_peak_bytes),
-        mib_cell(r.gpu.used_peak_bytes),
+        bytes_cell(r.system.total_bytes),
+        bytes_cell(r.system.used_peak_bytes),
+        bytes_cell(r.gpu.used_peak_bytes),
         r.gpu.source.as_str().unwrap_or_default().to_owned(),
-        mib_cell(r.cuda.alloc_peak_bytes),
-        mib_cell(r.cuda.reserved_peak_bytes),
-        mib_cell(r.process.rss_peak_bytes),
-        mib_cell(r.total_peak_bytes),
+        bytes_cell(r.cuda.alloc_peak_bytes),
+        bytes_cell(r.cuda.reserved_peak_bytes),
+        bytes_cell(r.process.rss_peak_bytes),
+        bytes_cell(r.total_peak_bytes),
         format!("{:.3}", r.duration_s),
         r.samples.to_string(),
         r.dropped.to_string(),

@@ -12,7 +12,7 @@ use crate::report::phase_table::{
     OCCURRENCE_COLUMNS, SUMMARY_COLUMNS, occurrence_rows, summary_rows,
 };
 use crate::style::Style;
-use crate::units::{bytes, grouped, opt_bytes, percent, signed_bytes};
+use crate::units::{bytes, count, grouped, opt_bytes, percent, signed_bytes};
 
 /// Renders `r` as the text report; `phases` says how much of the phases to show.
 pub fn render(r: &Report, phases: PhaseView, style: Style) -> String {
@@ -255,8 +255,10 @@ fn common(o: &mut String, r: &Report, style: Style) {
     }
     let _ = writeln!(
         o,
-        "Duration: {:.3} s, {} samples, {} dropped",
-        r.duration_s, r.samples, r.dropped
+        "Duration: {:.3} s, {}, {} dropped",
+        r.duration_s,
+        count(r.samples, "sample", "samples"),
+        r.dropped
     );
     tracer_line(o, r, style);
     if let Some(code) = r.exit_code {
@@ -265,10 +267,10 @@ fn common(o: &mut String, r: &Report, style: Style) {
     let d = &r.damage;
     if d.skipped_bytes > 0 || !d.clean_end {
         let line = format!(
-            "Damage: {} bytes skipped ({} frames lost, {} bytes truncated at the end){}",
-            d.skipped_bytes,
-            d.skipped_frames,
-            d.truncated_tail_bytes,
+            "Damage: {} skipped ({} lost, {} truncated at the end){}",
+            count(d.skipped_bytes, "byte", "bytes"),
+            count(d.skipped_frames, "frame", "frames"),
+            count(d.truncated_tail_bytes, "byte", "bytes"),
             if d.clean_end { "" } else { "; no end record" }
         );
         let _ = writeln!(o, "{}", style.warn(&line));
