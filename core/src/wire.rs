@@ -411,6 +411,21 @@ pub enum FrameCheck<'a> {
 
 /// Checks whether an intact frame starts at `bytes[0]`.
 pub fn check_frame(bytes: &[u8]) -> FrameCheck<'_> {
+    check_frame_with(bytes, |len, a, b| {
+        crc::crc32c(len, bytes.get(a..b).unwrap_or(&[]))
+    })
+}
+
+/// [`check_frame`] with the frame's CRC computed by `crc_of(len_bytes, a, b)`:
+/// the CRC-32C of the 4 length bytes followed by the payload `bytes[a..b]`.
+/// A reader can so check a candidate without reading its payload again
+/// (`stream::TraceReader`'s resync search). `crc_of` is called at most once,
+/// and only for a frame whose sync and length check out and whose bytes are
+/// all present.
+pub fn check_frame_with(
+    bytes: &[u8],
+    crc_of: impl FnOnce(&[u8], usize, usize) -> u32,
+) -> FrameCheck<'_> {
     let Some(head) = bytes.get(..FRAME_HEADER_LEN) else {
         let n = bytes.len().min(SYNC.len());
         if bytes.get(..n) == SYNC.get(..n) {
@@ -433,7 +448,7 @@ pub fn check_frame(bytes: &[u8]) -> FrameCheck<'_> {
     let Some(payload) = bytes.get(FRAME_HEADER_LEN..total) else {
         return FrameCheck::Incomplete { needed: total };
     };
-    if crc::crc32c(len_bytes, payload) != le_u32(crc_bytes) {
+    if crc_of(len_bytes, FRAME_HEADER_LEN, total) != le_u32(crc_bytes) {
         return FrameCheck::Damaged;
     }
     FrameCheck::Frame {
@@ -467,6 +482,8 @@ fn le_u32(b: &[u8]) -> u32 {
 
 mod crc;
 pub(crate) mod decode;
+#[cfg(feature = "std")]
+mod span_crc;
 pub use decode::{Cursor, CursorState, Decoded, DecoderState, Item, PayloadDecoder};
 
 #[cfg(feature = "std")]
