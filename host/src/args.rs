@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::parse_duration;
+use crate::config::{parse_count, parse_interval, parse_monitor_interval, parse_run_duration};
 
 /// Memory tracer for NVIDIA Jetson (unified memory) and discrete-GPU machines.
 ///
@@ -60,7 +60,7 @@ pub struct InfoArgs {
 #[derive(Debug, Args)]
 pub struct RecordArgs {
     /// Sampling interval, e.g. 10ms, 0.5s.
-    #[arg(short, long, value_name = "DURATION", default_value = "10ms", value_parser = parse_duration)]
+    #[arg(short, long, value_name = "DURATION", default_value = "10ms", value_parser = parse_interval)]
     pub interval: Duration,
     /// Trace file to write [default: named after the command and the time].
     #[arg(short, long, value_name = "FILE")]
@@ -84,7 +84,7 @@ pub struct RecordArgs {
     #[arg(long, conflicts_with = "command")]
     pub system: bool,
     /// Stop after this long (with --system or --pid), e.g. 30s.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_run_duration)]
     pub duration: Option<Duration>,
     /// Do not probe CUDA (no driver load in the recorder).
     #[arg(long)]
@@ -123,7 +123,7 @@ pub struct ReportArgs {
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
     /// Refresh interval, e.g. 500ms, 1s.
-    #[arg(short, long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration)]
+    #[arg(short, long, value_name = "DURATION", default_value = "500ms", value_parser = parse_monitor_interval)]
     pub interval: Duration,
     /// Also append every reading to this CSV file.
     #[arg(long, value_name = "FILE.csv")]
@@ -132,7 +132,7 @@ pub struct MonitorArgs {
     #[arg(long)]
     pub force: bool,
     /// Stop after N readings.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
     pub count: Option<u64>,
     /// Read /proc and /sys under this directory instead of /.
     #[arg(long, value_name = "DIR", default_value = "/")]
