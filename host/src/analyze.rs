@@ -13,14 +13,15 @@ use jetmem_core::accounting::{
 use jetmem_core::record::{
     Architecture, Counter, End, Header, Mark, MarkKind, Platform, Record, Sample,
 };
+use jetmem_core::sampler::MAX_PROCESSES;
 use jetmem_core::wire::Item;
 use jetmem_core::wire::stream::DecodeStats;
 
 use crate::error::CliError;
 use crate::report::advice;
 use crate::report::model::{
-    BudgetSource, Cuda, Damage, Gpu, Headroom, Phase, PlatformInfo, PressureEvent, Process,
-    ProcessPeak, REPORT_FORMAT_VERSION, Report, System, TotalPeak, non_empty,
+    BudgetSource, Cuda, Damage, Gpu, Headroom, Omitted, Phase, PlatformInfo, PressureEvent,
+    Process, ProcessPeak, REPORT_FORMAT_VERSION, Report, System, TotalPeak, non_empty,
 };
 use crate::trace;
 use crate::units::secs;
@@ -66,6 +67,19 @@ struct OpenPhase {
 /// Processes listed in `process.top`.
 const TOP_PROCESSES: usize = 5;
 
+/// The most closed phases, pressure events and processes a report keeps, so
+/// its memory stays bounded on any trace; the rest are counted in `omitted`.
+const MAX_LISTED: usize = 10_000;
+
+/// Pushes `item` unless `list` holds [`MAX_LISTED`]; counts it in `omitted` then.
+fn push_bounded<T>(list: &mut Vec<T>, item: T, omitted: &mut u64) {
+    if list.len() < MAX_LISTED {
+        list.push(item);
+    } else {
+        *omitted += 1;
+    }
+}
+
 /// Consumes a trace's records and keeps what the report needs.
 #[derive(Debug)]
 pub struct Analyzer {
@@ -85,6 +99,7 @@ pub struct Analyzer {
     keep_points: bool,
     points: Vec<Point>,
     procs: BTreeMap<u32, ProcessPeak>,
+    omitted: Omitted,
 }
 
 impl Analyzer {
@@ -107,6 +122,7 @@ impl Analyzer {
             keep_points,
             points: Vec::new(),
             procs: BTreeMap::new(),
+            omitted: Omitted::default(),
         }
     }
 
@@ -132,22 +148,28 @@ impl Analyzer {
                 self.reserved
                     .raise(max_opt(a.reserved, a.peak_reserved), a.t_ns);
             }
-            Record::Event(e) => self.events.push(PressureEvent {
-                t_s: secs(e.t_ns),
-                kind: e.kind,
-                value_bytes: e.value,
-                threshold_bytes: e.threshold,
-            }),
+            Record::Event(e) => push_bounded(
+                &mut self.events,
+                PressureEvent {
+                    t_s: secs(e.t_ns),
+                    kind: e.kind,
+                    value_bytes: e.value,
+                    threshold_bytes: e.threshold,
+                },
+                &mut self.omitted.pressure_events,
+            ),
             Record::Process(p) => {
-                let e = self.proc_entry(p.pid);
-                if !p.name.is_empty() {
+                if let Some(e) = self.proc_entry(p.pid)
+                    && !p.name.is_empty()
+                {
                     e.name = Some(p.name.to_string());
                 }
             }
             Record::ProcessMemory(pm) => {
-                let e = self.proc_entry(pm.pid);
-                e.rss_peak_bytes = max_opt(e.rss_peak_bytes, pm.rss_bytes);
-                e.hwm_bytes = max_opt(e.hwm_bytes, pm.hwm_bytes);
+                if let Some(e) = self.proc_entry(pm.pid) {
+                    e.rss_peak_bytes = max_opt(e.rss_peak_bytes, pm.rss_bytes);
+                    e.hwm_bytes = max_opt(e.hwm_bytes, pm.hwm_bytes);
+                }
             }
             Record::Dropped(d) => self.dropped += d.samples,
             Record::End(e) => self.end = Some(*e),
@@ -168,14 +190,20 @@ impl Analyzer {
             }
             MarkKind::End => {
                 if let Some(p) = self.open.end(|p| p.label == m.label.as_str()) {
-                    self.phases.push(close_phase(p, m.t_ns, true));
+                    let phase = close_phase(p, m.t_ns, true);
+                    push_bounded(&mut self.phases, phase, &mut self.omitted.phases);
                 }
             }
             _ => {}
         }
     }
 
-    fn proc_entry(&mut self, pid: u32) -> &mut ProcessPeak {
+    /// The process's entry; `None` (counted) for a new one beyond [`MAX_PROCESSES`].
+    fn proc_entry(&mut self, pid: u32) -> Option<&mut ProcessPeak> {
+        if self.procs.len() >= MAX_PROCESSES && !self.procs.contains_key(&pid) {
+            self.omitted.processes += 1;
+            return None;
+        }
         let root = self.header.pid == Some(pid);
         let root_name = root
             .then(|| {
@@ -186,13 +214,13 @@ impl Analyzer {
                     .map(|p| p.rsplit('/').next().unwrap_or(p).to_owned())
             })
             .flatten();
-        self.procs.entry(pid).or_insert_with(|| ProcessPeak {
+        Some(self.procs.entry(pid).or_insert_with(|| ProcessPeak {
             pid,
             name: root_name,
             root,
             rss_peak_bytes: None,
             hwm_bytes: None,
-        })
+        }))
     }
 
     fn sample(&mut self, s: &Sample) {
@@ -254,6 +282,7 @@ impl Analyzer {
             pressure_events: std::mem::take(&mut self.events),
             phases: std::mem::take(&mut self.phases),
             advice: Vec::new(),
+            omitted: self.omitted,
         };
         report.advice = advice::advise(&report, &self.evidence);
         Analysis {
@@ -271,14 +300,31 @@ impl Analyzer {
 
     /// Phases still open at the end close there, unclosed; all sorted by start.
     fn close_open_phases(&mut self, end_ns: u64) {
-        self.phases
-            .extend(self.open.drain().map(|p| close_phase(p, end_ns, false)));
+        let open: Vec<Phase> = self
+            .open
+            .drain()
+            .map(|p| close_phase(p, end_ns, false))
+            .collect();
+        for phase in open {
+            push_bounded(&mut self.phases, phase, &mut self.omitted.phases);
+        }
         self.phases.sort_by_key(|p| (p.start_s * 1e3) as u64);
-        if self.open.overflowed() > 0 {
+        self.omitted.unclosed_phases = self.open.unclosed();
+        if self.open.unclosed() > 0 {
             log::warn!(
-                "{} phases were not tracked: more than {} were open at once",
-                self.open.overflowed(),
+                "{} phases were not tracked (unclosed): more than {} were open at once",
+                self.open.unclosed(),
                 jetmem_core::accounting::MAX_OPEN_PHASES
+            );
+        }
+        let o = self.omitted;
+        if o.phases + o.pressure_events + o.processes > 0 {
+            log::warn!(
+                "the report lists at most {MAX_LISTED} phases and events and {MAX_PROCESSES} processes: \
+                 {} phases, {} events and {} processes left out",
+                o.phases,
+                o.pressure_events,
+                o.processes
             );
         }
     }

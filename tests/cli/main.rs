@@ -1,6 +1,7 @@
 //! Integration tests of the `jetmem` binary: one test binary, modules by command.
 
 mod export;
+mod hostile;
 mod info;
 mod monitor;
 mod record;

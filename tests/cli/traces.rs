@@ -169,7 +169,7 @@ pub fn unified_sample(i: u64) -> Sample {
     }
 }
 
-fn mark(t_ns: u64, kind: MarkKind, label: &str) -> Record {
+pub fn mark(t_ns: u64, kind: MarkKind, label: &str) -> Record {
     Record::Mark(Mark {
         t_ns,
         kind,

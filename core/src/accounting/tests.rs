@@ -325,7 +325,7 @@ fn phases_pair_innermost_first_and_bound_open_ones() {
     assert!(t.begin(("a", 1)));
     assert!(t.begin(("b", 2)));
     assert!(!t.begin(("c", 3)), "only two may be open");
-    assert_eq!(t.overflowed(), 1);
+    assert_eq!(t.unclosed(), 1);
     assert_eq!(t.innermost(), Some(&("b", 2)));
     assert_eq!(t.end(|p| p.0 == "c"), None);
     assert_eq!(t.unmatched(), 1);

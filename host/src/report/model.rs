@@ -35,6 +35,29 @@ pub struct Report {
     pub pressure_events: Vec<PressureEvent>,
     pub phases: Vec<Phase>,
     pub advice: Vec<Advice>,
+    /// What the bounded analysis left out; absent from JSON when nothing was.
+    #[serde(skip_serializing_if = "Omitted::is_empty")]
+    pub omitted: Omitted,
+}
+
+/// What a report leaves out to stay bounded on any trace (docs/report-json.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Omitted {
+    /// Begin marks not tracked because the most phases were open at once (`unclosed`).
+    pub unclosed_phases: u64,
+    /// Closed phases beyond the most a report lists.
+    pub phases: u64,
+    /// Pressure/budget events beyond the most a report lists.
+    pub pressure_events: u64,
+    /// Processes beyond the most a report follows.
+    pub processes: u64,
+}
+
+impl Omitted {
+    /// Whether nothing was left out.
+    pub fn is_empty(&self) -> bool {
+        *self == Omitted::default()
+    }
 }
 
 /// The machine.
