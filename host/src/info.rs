@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::args::InfoArgs;
 use crate::error::CliError;
+use crate::escape::printable;
 use crate::output::write_stdout;
 use jetmem_core::accounting::{Figures, USED_DEFINITION, figures};
 
@@ -182,7 +183,7 @@ pub fn text(i: &Info) -> String {
         ("Kernel", &pl.kernel),
     ] {
         if let Some(v) = v {
-            let _ = writeln!(o, "{k}: {v}");
+            let _ = writeln!(o, "{k}: {}", printable(v));
         }
     }
     let s = &i.system;
@@ -235,7 +236,14 @@ pub fn text(i: &Info) -> String {
                 .as_deref()
                 .map(|d| format!(": {d}"))
                 .unwrap_or_default();
-            let _ = writeln!(o, "  {} ({}): {}{detail}", s.name, s.path, s.state.as_str());
+            let _ = writeln!(
+                o,
+                "  {} ({}): {}{}",
+                s.name,
+                printable(&s.path),
+                s.state.as_str(),
+                printable(&detail)
+            );
         }
     }
     o

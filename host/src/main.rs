@@ -7,6 +7,7 @@ mod analyze;
 mod args;
 mod config;
 mod error;
+mod escape;
 mod export;
 mod info;
 mod logger;

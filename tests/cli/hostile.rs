@@ -1,9 +1,10 @@
 //! Hostile inputs to the CLI: crafted traces, roots and arguments (issue 14).
 
 use jetmem_core::record::{MarkKind, Record};
+use jetmem_core::text::truncated;
 
-use crate::report_json;
 use crate::traces::{self, mark, unified_header, unified_sample};
+use crate::{jetmem, ok_stdout, report_json};
 
 /// A program that calls Begin without End at frame rate: the open phases stay
 /// capped (64, in core::accounting), the excess is counted as unclosed, and the
@@ -34,4 +35,47 @@ fn unmatched_begins_and_many_phases_stay_bounded_and_counted() {
     // Closed pairs beyond the list, plus the 64 tracked phases still open at the end.
     assert_eq!(j["omitted"]["phases"], pairs + open_cap - listed);
     assert_eq!(j["omitted"]["pressure_events"], 0);
+}
+
+/// Terminal escapes in the label, the command, the board name and a phase
+/// reach no human-readable output raw: shown as `\x1b` (CSV quoted per RFC 4180).
+#[test]
+fn terminal_escapes_are_shown_not_sent_in_every_human_output() {
+    let dir = traces::scratch("hostile-escapes");
+    let path = dir.join("escapes.jmt");
+    let mut h = unified_header();
+    h.label = truncated("lab\x1b]0;pwned\x07el");
+    h.command = truncated("python3 -c 'x'\x1b[2J, \"quoted\"");
+    h.platform.model = truncated("Jetson\x1b[31m red");
+    let mut records: Vec<Record> = (0..20).map(|i| Record::Sample(unified_sample(i))).collect();
+    records.insert(2, mark(5, MarkKind::Begin, "ph\x1b[1mase,\u{202e}x"));
+    records.push(mark(15_000_000, MarkKind::End, "ph\x1b[1mase,\u{202e}x"));
+    traces::write_trace(&path, &h, &records);
+    let p = path.to_str().unwrap();
+    let outputs = [
+        vec!["report", p, "--phases"],
+        vec!["report", p, "--format", "markdown"],
+        vec!["report", p, "--format", "csv"],
+        vec!["report", p, p],
+        vec!["export", p, "--format", "csv"],
+    ];
+    for args in outputs {
+        let out = ok_stdout(&jetmem(&args));
+        assert!(!out.contains('\x1b'), "{args:?}: raw ESC in\n{out}");
+        assert!(!out.contains('\u{202e}'), "{args:?}: raw bidi override");
+        assert!(!out.contains('\x07'), "{args:?}: raw BEL");
+        if args[0] == "report" {
+            assert!(out.contains("lab\\x1b]0;pwned\\x07el"), "{args:?}:\n{out}");
+        }
+    }
+    let text = ok_stdout(&jetmem(["report", p, "--phases"]));
+    assert!(text.contains("ph\\x1b[1mase,\\u{202e}x"), "{text}");
+    assert!(text.contains("Jetson\\x1b[31m red"), "{text}");
+    assert!(text.contains("Command: python3 -c 'x'\\x1b[2J"), "{text}");
+    // CSV: the phase column of export has a comma, so it is quoted after escaping.
+    let csv = ok_stdout(&jetmem(["export", p, "--format", "csv"]));
+    assert!(csv.contains("\"ph\\x1b[1mase,\\u{202e}x\""), "{csv}");
+    // JSON keeps the real characters, escaped by JSON itself.
+    let j = report_json(&path);
+    assert_eq!(j["label"], "lab\x1b]0;pwned\x07el");
 }

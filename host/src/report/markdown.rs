@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use crate::escape::printable;
 use crate::report::model::Report;
 use crate::report::summary::{TABLE_COLUMNS, table_cells};
 use crate::report::text;
@@ -9,7 +10,7 @@ use crate::style::Style;
 use crate::units::{bytes, opt_bytes};
 
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|")
+    printable(s).replace('|', "\\|")
 }
 
 fn table(o: &mut String, head: &[&str], rows: &[Vec<String>]) {

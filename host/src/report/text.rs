@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use jetmem_core::record::{Architecture, GpuSource};
 
+use crate::escape::printable;
 use crate::report::model::Report;
 use crate::style::Style;
 use crate::units::{bytes, opt_bytes, percent, signed_bytes};
@@ -20,21 +21,11 @@ pub fn render(r: &Report, phases: bool, style: Style) -> String {
 /// The figures part of the report, without phases, events and advice.
 pub fn summary(r: &Report, style: Style) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "{}", style.bold(&format!("jetmem report: {}", r.label)));
+    let title = format!("jetmem report: {}", printable(&r.label));
+    let _ = writeln!(o, "{}", style.bold(&title));
     if !r.command.is_empty() {
         // One line, whatever the arguments hold (`python3 -c` scripts have newlines).
-        let one_line: String = r
-            .command
-            .chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect();
-        let _ = writeln!(o, "Command: {one_line}");
+        let _ = writeln!(o, "Command: {}", printable(&r.command));
     }
     match r.architecture {
         Architecture::Unified => unified(&mut o, r),
@@ -84,7 +75,7 @@ fn machine(r: &Report) -> String {
     if parts.is_empty() {
         String::new()
     } else {
-        format!(" ({})", parts.join(", "))
+        format!(" ({})", printable(&parts.join(", ")))
     }
 }
 
@@ -182,7 +173,7 @@ fn common(o: &mut String, r: &Report, style: Style) {
                 .map(|t| {
                     format!(
                         "{} ({}) {}",
-                        t.name.as_deref().unwrap_or("?"),
+                        printable(t.name.as_deref().unwrap_or("?")),
                         t.pid,
                         opt_bytes(t.rss_peak_bytes)
                     )
@@ -255,7 +246,7 @@ fn phase_section(o: &mut String, r: &Report, table: bool) {
     let w = r
         .phases
         .iter()
-        .map(|p| p.label.len())
+        .map(|p| printable(&p.label).len())
         .max()
         .unwrap_or(5)
         .max(5);
@@ -268,7 +259,7 @@ fn phase_section(o: &mut String, r: &Report, table: bool) {
         let _ = writeln!(
             o,
             "  {:<w$}  {:>9.3}  {:>9.3}  {:>12}  {:>12}  {:>12}{}",
-            p.label,
+            printable(&p.label),
             p.start_s,
             p.duration_s,
             opt_bytes(p.system_used_peak_bytes),
