@@ -8,10 +8,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use jetmem_core::accounting::{
-    Figures, Peak, Peaks, PhaseTracker, PressureConfig, USED_DEFINITION, figures, headroom,
+    Figures, Implausible, Peak, Peaks, PhaseTracker, PressureConfig, USED_DEFINITION,
+    check_plausible, figures, headroom, is_plausible_size,
 };
 use jetmem_core::record::{
-    Architecture, Counter, End, Header, Mark, MarkKind, Platform, Record, Sample,
+    Architecture, COUNTER_COUNT, Counter, Counters, End, Header, Mark, MarkKind, Platform, Record,
+    Sample,
 };
 use jetmem_core::sampler::MAX_PROCESSES;
 use jetmem_core::wire::Item;
@@ -20,8 +22,9 @@ use jetmem_core::wire::stream::DecodeStats;
 use crate::error::CliError;
 use crate::report::advice;
 use crate::report::model::{
-    BudgetSource, Cuda, Damage, Gpu, Headroom, Omitted, Phase, PlatformInfo, PressureEvent,
-    Process, ProcessPeak, REPORT_FORMAT_VERSION, Report, System, TotalPeak, non_empty,
+    BudgetSource, Cuda, Damage, Gpu, Headroom, ImplausibleValue, Omitted, Phase, PlatformInfo,
+    PressureEvent, Process, ProcessPeak, REPORT_FORMAT_VERSION, Report, System, TotalPeak,
+    non_empty,
 };
 use crate::trace;
 use crate::units::secs;
@@ -100,6 +103,8 @@ pub struct Analyzer {
     points: Vec<Point>,
     procs: BTreeMap<u32, ProcessPeak>,
     omitted: Omitted,
+    /// Per counter index: the largest implausible value seen and its rule.
+    implausible: [Option<(u64, Implausible)>; COUNTER_COUNT],
 }
 
 impl Analyzer {
@@ -123,6 +128,7 @@ impl Analyzer {
             points: Vec::new(),
             procs: BTreeMap::new(),
             omitted: Omitted::default(),
+            implausible: [None; COUNTER_COUNT],
         }
     }
 
@@ -239,6 +245,9 @@ impl Analyzer {
             ev.mem_free_at_cuda_free_min = c.get(Counter::MemFree);
             ev.available_at_cuda_free_min = f.available;
         }
+        if f.implausible != 0 {
+            self.note_implausible(f.implausible, c);
+        }
         let rss = c.get(Counter::TreeRss);
         for ph in self.open.open_mut() {
             ph.used.raise(f.used, t);
@@ -252,6 +261,56 @@ impl Analyzer {
                 rss,
             });
         }
+    }
+
+    /// Remembers the largest value of each counter flagged in `mask`, with its rule.
+    fn note_implausible(&mut self, mask: u64, c: &Counters) {
+        let arch = self.platform().architecture;
+        let total = c.get(Counter::MemTotal).filter(|&t| is_plausible_size(t));
+        for (i, slot) in self.implausible.iter_mut().enumerate() {
+            let (Some(counter), true) = (Counter::from_index(i as u8), mask & (1 << i) != 0) else {
+                continue;
+            };
+            let v = c.raw(i);
+            if let Some(rule) = check_plausible(counter, v, total, arch)
+                && slot.is_none_or(|(max, _)| v > max)
+            {
+                *slot = Some((v, rule));
+            }
+        }
+    }
+
+    /// The implausible values seen, counters first, then the budget.
+    fn implausible(&self) -> Vec<ImplausibleValue> {
+        let mut list: Vec<ImplausibleValue> = self
+            .implausible
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| {
+                let (max_value, rule) = (*slot)?;
+                Some(ImplausibleValue {
+                    source: Counter::from_index(i as u8)?.key(),
+                    max_value,
+                    rule: rule.as_str(),
+                })
+            })
+            .collect();
+        if let Some(b) = self.header.budget_bytes.filter(|&b| !is_plausible_size(b)) {
+            list.push(ImplausibleValue {
+                source: "budget_bytes",
+                max_value: b,
+                rule: Implausible::AboveMaxSize.as_str(),
+            });
+        }
+        for v in &list {
+            log::warn!(
+                "implausible {} = {} ({}): left out of every figure",
+                v.source,
+                v.max_value,
+                v.rule
+            );
+        }
+        list
     }
 
     /// Closes the analysis into a report (with its advice) and the kept series.
@@ -282,6 +341,7 @@ impl Analyzer {
             pressure_events: std::mem::take(&mut self.events),
             phases: std::mem::take(&mut self.phases),
             advice: Vec::new(),
+            implausible: self.implausible(),
             omitted: self.omitted,
         };
         report.advice = advice::advise(&report, &self.evidence);
@@ -417,7 +477,11 @@ impl Analyzer {
             budget_bytes: self.header.budget_bytes,
             ..PressureConfig::default()
         };
-        let budget = self.total_bytes().map(|t| pressure.budget_for(t));
+        // An implausible budget is no budget (listed in `implausible`).
+        let budget = self
+            .total_bytes()
+            .map(|t| pressure.budget_for(t))
+            .filter(|&b| is_plausible_size(b));
         let min = budget
             .zip(Peaks::max_of(self.peaks.used).value)
             .map(|(b, u)| headroom(b, u));

@@ -79,3 +79,43 @@ fn terminal_escapes_are_shown_not_sent_in_every_human_output() {
     let j = report_json(&path);
     assert_eq!(j["label"], "lab\x1b]0;pwned\x07el");
 }
+
+/// The issue's confident nonsense: NvMapMemUsed of 999 999 999 999 kB on a
+/// 4 GB machine was shown as GPU memory, and a budget of u64::MAX as "over
+/// the budget of 17179869184.00 GiB". Both are flagged, neither is a figure.
+#[test]
+fn implausible_counters_and_budget_are_flagged_not_shown() {
+    use jetmem_core::record::Counter;
+    let dir = traces::scratch("hostile-implausible");
+    let path = dir.join("implausible.jmt");
+    let mut h = unified_header();
+    h.budget_bytes = Some(u64::MAX);
+    let huge = 999_999_999_999u64 * 1024;
+    let records: Vec<Record> = (0..20)
+        .map(|i| {
+            let mut s = unified_sample(i);
+            s.counters.set(Counter::NvMapMemUsed, Some(huge));
+            s.counters.set(Counter::GpuUsed, Some(huge + i));
+            Record::Sample(s)
+        })
+        .collect();
+    traces::write_trace(&path, &h, &records);
+    let j = report_json(&path);
+    assert_eq!(j["gpu"]["used_peak_bytes"], serde_json::Value::Null, "{j}");
+    assert_eq!(j["headroom"]["budget_bytes"], serde_json::Value::Null);
+    let list = j["implausible"].as_array().unwrap();
+    let find = |src: &str| list.iter().find(|v| v["source"] == src).cloned();
+    let gpu = find("gpu_used_bytes").expect("gpu flagged");
+    assert_eq!(gpu["max_value"], huge + 19);
+    assert_eq!(gpu["rule"], "above MemTotal");
+    assert_eq!(find("nvmap_mem_used_bytes").unwrap()["max_value"], huge);
+    let budget = find("budget_bytes").expect("budget flagged");
+    assert_eq!(budget["max_value"], u64::MAX);
+    assert_eq!(budget["rule"], "above 2^50 bytes");
+    // System memory figures are unaffected by the flagged GPU counters.
+    assert!(j["system"]["used_peak_bytes"].as_u64().is_some());
+    let text = ok_stdout(&jetmem(["report", path.to_str().unwrap()]));
+    assert!(!text.contains("17179869184"), "{text}");
+    assert!(!text.contains("953674"), "{text}");
+    assert!(text.contains("Implausible: gpu_used_bytes"), "{text}");
+}

@@ -33,6 +33,9 @@ pub struct Figures {
     /// CUDA device used: `cuMemGetInfo` total − free (on Tegra ≈ `MemTotal − MemFree`,
     /// page cache included: never "GPU used" unless CUDA is the selected source).
     pub cuda_used: Option<u64>,
+    /// Counters left out of every figure as implausible (bit = counter
+    /// index; `plausible.rs`): the figures they feed are unknown.
+    pub implausible: u64,
 }
 
 /// How [`Figures::used`] is defined, for reports.
@@ -52,6 +55,8 @@ fn sub(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 
 /// Turns one sample's counters into figures for `platform`.
 pub fn figures(platform: &Platform, counters: &Counters) -> Figures {
+    let (screened, implausible) = super::plausible::screen(counters, platform.architecture);
+    let counters = &screened;
     let g = |c| counters.get(c);
     let total = g(Counter::MemTotal);
     let available = g(Counter::MemAvailable);
@@ -74,6 +79,7 @@ pub fn figures(platform: &Platform, counters: &Counters) -> Figures {
         swap_used,
         swap_is_zram,
         cuda_used,
+        implausible,
         ..Figures::default()
     };
     match platform.architecture {

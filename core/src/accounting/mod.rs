@@ -16,6 +16,7 @@ mod figures;
 mod gpu_source;
 mod peaks;
 mod phases;
+mod plausible;
 mod pressure;
 
 pub use figures::{Figures, USED_DEFINITION, cuda_used, figures};
@@ -25,6 +26,9 @@ pub use gpu_source::{
 };
 pub use peaks::{Extent, Peak, Peaks, Raised};
 pub use phases::{MAX_OPEN_PHASES, PhaseTracker};
+pub use plausible::{
+    Implausible, MAX_PLAUSIBLE_BYTES, check as check_plausible, is_plausible_size, screen,
+};
 pub use pressure::{
     DEFAULT_BUDGET_PERMILLE, PressureConfig, PressureTracker, default_budget, headroom,
 };

@@ -35,9 +35,23 @@ pub struct Report {
     pub pressure_events: Vec<PressureEvent>,
     pub phases: Vec<Phase>,
     pub advice: Vec<Advice>,
+    /// Values left out of every figure as implausible; absent from JSON when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub implausible: Vec<ImplausibleValue>,
     /// What the bounded analysis left out; absent from JSON when nothing was.
     #[serde(skip_serializing_if = "Omitted::is_empty")]
     pub omitted: Omitted,
+}
+
+/// A value found implausible (`core::accounting::plausible`): never a figure.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImplausibleValue {
+    /// Its source: the counter's key (`nvmap_mem_used_bytes`) or `budget_bytes`.
+    pub source: &'static str,
+    /// The largest such value seen.
+    pub max_value: u64,
+    /// The rule it broke (`above MemTotal`, `above 2^50 bytes`).
+    pub rule: &'static str,
 }
 
 /// What a report leaves out to stay bounded on any trace (docs/report-json.md).

@@ -33,6 +33,13 @@ pub fn summary(r: &Report, style: Style) -> String {
         _ => cpu_only(&mut o, r),
     }
     common(&mut o, r, style);
+    for v in &r.implausible {
+        let _ = writeln!(
+            o,
+            "Implausible: {} reached {} B ({}); left out of every figure",
+            v.source, v.max_value, v.rule
+        );
+    }
     o
 }
 
