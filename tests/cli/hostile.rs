@@ -119,3 +119,42 @@ fn implausible_counters_and_budget_are_flagged_not_shown() {
     assert!(!text.contains("953674"), "{text}");
     assert!(text.contains("Implausible: gpu_used_bytes"), "{text}");
 }
+
+/// The hostile roots: a meminfo that is /dev/zero (3.5 GB RSS), a
+/// FIFO (a hang), a symlink loop and a 10 MB file. Each is refused with a
+/// clear reason in `info`, which still answers.
+#[test]
+fn hostile_root_files_are_refused_with_a_reason() {
+    let dir = traces::scratch("hostile-root");
+    let cases: [(&str, &dyn Fn(&std::path::Path)); 4] = [
+        ("a character device", &|p| {
+            std::os::unix::fs::symlink("/dev/zero", p).unwrap()
+        }),
+        ("a FIFO", &|p| {
+            let st = std::process::Command::new("mkfifo").arg(p).status().unwrap();
+            assert!(st.success());
+        }),
+        ("symbolic link loop", &|p| {
+            let other = p.with_file_name("loop");
+            std::os::unix::fs::symlink(&other, p).unwrap();
+            std::os::unix::fs::symlink(p, &other).unwrap();
+        }),
+        ("larger than 65536 bytes", &|p| {
+            let mut big = b"MemTotal: 8000000 kB\n".to_vec();
+            big.resize(10 << 20, b' ');
+            std::fs::write(p, big).unwrap();
+        }),
+    ];
+    for (i, (reason, make)) in cases.iter().enumerate() {
+        let root = dir.join(format!("root{i}"));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("proc")).unwrap();
+        make(&root.join("proc/meminfo"));
+        let out = ok_stdout(&jetmem(["info", "--root", root.to_str().unwrap()]));
+        assert!(
+            out.contains(&format!("meminfo ({}", root.join("proc/meminfo").display()))
+                && out.contains(reason),
+            "{reason}:\n{out}"
+        );
+    }
+}
