@@ -26,6 +26,9 @@ pub enum CliError {
     /// An output file exists and `--force` was not given.
     #[error("{}: already exists (use --force to overwrite)", path.display())]
     Exists { path: PathBuf },
+    /// `--force` replaces only a regular file, never a device, a FIFO, a directory or a link's target.
+    #[error("{}: not replaced: it is {what}, and --force replaces only a regular file", path.display())]
+    NotReplaceable { path: PathBuf, what: &'static str },
     /// Drawing a plot failed.
     #[error("{}: plot failed: {message}", path.display())]
     Plot { path: PathBuf, message: String },

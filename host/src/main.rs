@@ -10,6 +10,7 @@ mod error;
 mod escape;
 mod export;
 mod info;
+mod launch;
 mod logger;
 mod monitor;
 mod output;

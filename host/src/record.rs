@@ -6,9 +6,8 @@
 //! 128 + signal when the child was killed.
 
 use std::io::BufWriter;
-use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
-use std::process::{Child, Command, ExitCode, ExitStatus};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -19,7 +18,8 @@ use crate::analyze::analyze;
 use crate::args::RecordArgs;
 use crate::config::{Mode, RecordConfig};
 use crate::error::CliError;
-use crate::output::create_output;
+use crate::launch::{spawn_held, try_wait};
+use crate::output::PendingOutput;
 use crate::signals;
 use crate::style::Style;
 use jetmem_core::sampler::{SamplerConfig, Target, Tracer, process_alive};
@@ -28,15 +28,6 @@ use jetmem_core::sampler::{SamplerConfig, Target, Tracer, process_alive};
 const DEFAULT_SYSTEM_DURATION: Duration = Duration::from_secs(10);
 /// How often the wait loop looks at the child and the signal flags.
 const POLL: Duration = Duration::from_millis(5);
-
-/// The exit code of a child's status: its code, or 128 + the signal that killed it.
-pub fn status_code(status: ExitStatus) -> i32 {
-    match (status.code(), status.signal()) {
-        (Some(c), _) => c,
-        (None, Some(sig)) => 128 + sig,
-        (None, None) => 1,
-    }
-}
 
 /// Runs `jetmem record`; the exit code is the child's.
 pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
@@ -51,44 +42,37 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
         duration,
         report,
     } = RecordConfig::from_args(a, unix)?;
-    let file = create_output(&output, force)?;
+    // The trace goes to a temporary file, renamed into place as soon as the
+    // tracer has started (from then on a crash leaves the trace readable up to
+    // its last flush); a failed start leaves the old file, and no empty trace.
+    let (pending, file) = PendingOutput::create(&output, force)?;
     signals::install().map_err(|e| CliError::Sampler(format!("cannot catch signals: {e}")))?;
 
     let code = match mode {
         Mode::Command(argv) => {
-            let (program, rest) = argv
-                .split_first()
+            let program = argv
+                .first()
                 .ok_or_else(|| CliError::Sampler("no command given".to_owned()))?;
-            let mut child = find_program(program)
-                .and_then(|()| Command::new(program).args(rest).spawn())
-                .map_err(|source| {
-                    // Leave no empty trace behind.
-                    let _ = std::fs::remove_file(&output);
-                    CliError::Spawn {
-                        program: program.clone(),
-                        source,
-                    }
-                })?;
-            cfg.target = Target::Tree { pid: child.id() };
-            let tracer = match Tracer::start(cfg, BufWriter::new(file)) {
-                Ok(t) => t,
-                Err(e) => {
-                    // Do not leave the child running without its recorder.
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    let _ = std::fs::remove_file(&output);
-                    return Err(CliError::Sampler(e.to_string()));
-                }
+            let spawn_error = |source| CliError::Spawn {
+                program: program.clone(),
+                source,
             };
-            let status = wait_child(&mut child)?;
-            let code = status_code(status);
+            // Held before exec until the tracer runs: a failed start never
+            // launches the command (dropping `held` ends the held process).
+            let held = find_program(program)
+                .and_then(|path| spawn_held(&path, &argv))
+                .map_err(spawn_error)?;
+            cfg.target = Target::Tree { pid: held.pid() };
+            let tracer = start(cfg, file, pending)?;
+            let pid = held.release().map_err(spawn_error)?;
+            let code = wait_child(pid)?;
             finish(tracer, Some(code), &output)?;
             code
         }
         Mode::Pid(pid) => {
             cfg.target = Target::Tree { pid };
             let root = cfg.root.clone();
-            let tracer = start(cfg, file, &output)?;
+            let tracer = start(cfg, file, pending)?;
             let handle = tracer.handle();
             wait_until(duration, || {
                 handle.is_running() && !handle.target_exited() && process_alive(&root, pid)
@@ -98,7 +82,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
         }
         Mode::System => {
             cfg.target = Target::System;
-            let tracer = start(cfg, file, &output)?;
+            let tracer = start(cfg, file, pending)?;
             wait_until(Some(duration.unwrap_or(DEFAULT_SYSTEM_DURATION)), || true);
             finish(tracer, None, &output)?;
             0
@@ -113,11 +97,22 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 
-fn start(cfg: SamplerConfig, file: std::fs::File, output: &Path) -> Result<Tracer, CliError> {
-    Tracer::start(cfg, BufWriter::new(file)).map_err(|e| {
-        let _ = std::fs::remove_file(output);
-        CliError::Sampler(e.to_string())
-    })
+/// Starts the tracer on the pending output and, once it runs, renames the
+/// output into place. A failed start drops `pending`: the old file stays.
+fn start(
+    cfg: SamplerConfig,
+    file: std::fs::File,
+    pending: PendingOutput,
+) -> Result<Tracer, CliError> {
+    let tracer = Tracer::start(cfg, BufWriter::new(file)).map_err(|e| match e {
+        jetmem_core::sampler::SamplerError::Write(source) => CliError::Write {
+            path: pending.path().to_path_buf(),
+            source,
+        },
+        other => CliError::Sampler(other.to_string()),
+    })?;
+    pending.commit()?;
+    Ok(tracer)
 }
 
 fn finish(tracer: Tracer, exit_code: Option<i32>, output: &Path) -> Result<(), CliError> {
@@ -137,34 +132,34 @@ fn finish(tracer: Tracer, exit_code: Option<i32>, output: &Path) -> Result<(), C
 /// Checks that `program` names an executable file (directly, or through `PATH`)
 /// before spawning it, so a missing program is always a clear error, also where
 /// a failed `exec` would only show up as the child's exit code 127 (an emulator).
-fn find_program(program: &str) -> std::io::Result<()> {
+fn find_program(program: &str) -> std::io::Result<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let executable =
         |p: &Path| std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
     let not_found = || std::io::Error::from_raw_os_error(nix::libc::ENOENT);
     if program.contains('/') {
         return match executable(Path::new(program))? {
-            true => Ok(()),
+            true => Ok(PathBuf::from(program)),
             false => Err(std::io::Error::from_raw_os_error(nix::libc::EACCES)),
         };
     }
     let path = std::env::var_os("PATH").ok_or_else(not_found)?;
     std::env::split_paths(&path)
-        .any(|dir| executable(&dir.join(program)).unwrap_or(false))
-        .then_some(())
+        .map(|dir| dir.join(program))
+        .find(|p| executable(p).unwrap_or(false))
         .ok_or_else(not_found)
 }
 
-fn wait_child(child: &mut Child) -> Result<ExitStatus, CliError> {
-    let pid = Pid::from_raw(child.id() as i32);
+/// Waits for the released command; its exit code, or 128 + the signal that killed it.
+fn wait_child(pid: Pid) -> Result<i32, CliError> {
     loop {
         if let Some((sig, from_process)) = signals::take()
             && (from_process || sig == Signal::SIGTERM)
         {
             let _ = kill(pid, sig);
         }
-        match child.try_wait() {
-            Ok(Some(status)) => return Ok(status),
+        match try_wait(pid) {
+            Ok(Some(code)) => return Ok(code),
             Ok(None) => sleep(POLL),
             Err(source) => {
                 return Err(CliError::Spawn {

@@ -126,20 +126,24 @@ fn implausible_counters_and_budget_are_flagged_not_shown() {
 #[test]
 fn hostile_root_files_are_refused_with_a_reason() {
     let dir = traces::scratch("hostile-root");
-    let cases: [(&str, &dyn Fn(&std::path::Path)); 4] = [
-        ("a character device", &|p| {
+    type Make = fn(&std::path::Path);
+    let cases: [(&str, Make); 4] = [
+        ("a character device", |p| {
             std::os::unix::fs::symlink("/dev/zero", p).unwrap()
         }),
-        ("a FIFO", &|p| {
-            let st = std::process::Command::new("mkfifo").arg(p).status().unwrap();
+        ("a FIFO", |p| {
+            let st = std::process::Command::new("mkfifo")
+                .arg(p)
+                .status()
+                .unwrap();
             assert!(st.success());
         }),
-        ("symbolic link loop", &|p| {
+        ("symbolic link loop", |p| {
             let other = p.with_file_name("loop");
             std::os::unix::fs::symlink(&other, p).unwrap();
             std::os::unix::fs::symlink(p, &other).unwrap();
         }),
-        ("larger than 65536 bytes", &|p| {
+        ("larger than 65536 bytes", |p| {
             let mut big = b"MemTotal: 8000000 kB\n".to_vec();
             big.resize(10 << 20, b' ');
             std::fs::write(p, big).unwrap();
@@ -157,4 +161,159 @@ fn hostile_root_files_are_refused_with_a_reason() {
             "{reason}:\n{out}"
         );
     }
+}
+
+/// `--force` replaces only a regular file: a FIFO, a symbolic link (and its
+/// target), a directory and, as root, `/dev/full` are refused, and the
+/// command is never launched (it would create `launched`).
+#[test]
+fn force_never_replaces_what_is_not_a_regular_file_nor_launches_the_command() {
+    let dir = traces::scratch("hostile-force");
+    let launched = dir.join("launched");
+    let fifo = dir.join("fifo");
+    let _ = std::fs::remove_file(&fifo);
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let target = dir.join("target.txt");
+    std::fs::write(&target, "precious").unwrap();
+    let link = dir.join("link.jetmem");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let subdir = dir.join("subdir");
+    std::fs::create_dir_all(&subdir).unwrap();
+    let mut outputs = vec![
+        (fifo.clone(), "a FIFO"),
+        (link.clone(), "a symbolic link"),
+        (subdir.clone(), "a directory"),
+    ];
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let is_root = unsafe { nix::libc::geteuid() } == 0;
+    if is_root {
+        outputs.push((std::path::PathBuf::from("/dev/full"), "a character device"));
+    }
+    for (out, what) in &outputs {
+        let _ = std::fs::remove_file(&launched);
+        let o = out.to_str().unwrap();
+        let res = jetmem([
+            "record",
+            "--no-cuda",
+            "-o",
+            o,
+            "--force",
+            "--",
+            "touch",
+            launched.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(1), "{o}: {err}");
+        assert!(
+            err.contains(what) && err.contains("--force replaces only a regular file"),
+            "{o}: {err}"
+        );
+        assert!(!launched.exists(), "{o}: the command was launched");
+    }
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
+    assert!(subdir.is_dir());
+    if is_root {
+        assert!(
+            std::fs::metadata("/dev/full")
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+    } else {
+        eprintln!("hostile-force: not root, /dev/full case skipped (CI runs it as root)");
+    }
+    // export and plot refuse the same way.
+    let t = traces::traces("hostile-force-export");
+    let res = jetmem([
+        "export",
+        t.unified.to_str().unwrap(),
+        "--format",
+        "csv",
+        "-o",
+        fifo.to_str().unwrap(),
+        "--force",
+    ]);
+    assert_eq!(res.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("a FIFO"));
+}
+
+/// A failed start (here: an unusable --root) with --force leaves the old
+/// trace untouched, leaves no temporary file, and never launches the command.
+#[test]
+fn a_failed_start_keeps_the_old_trace_and_launches_nothing() {
+    let dir = traces::scratch("hostile-failed-start");
+    let launched = dir.join("launched");
+    let _ = std::fs::remove_file(&launched);
+    let out = dir.join("old.jetmem");
+    let t = traces::traces("hostile-failed-start-src");
+    let old = std::fs::read(&t.unified).unwrap();
+    std::fs::write(&out, &old).unwrap();
+    let res = jetmem([
+        "record",
+        "--no-cuda",
+        "--root",
+        "/nonexistent-jetmem-root",
+        "-o",
+        out.to_str().unwrap(),
+        "--force",
+        "--",
+        "touch",
+        launched.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        res.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        old,
+        "the old trace was replaced"
+    );
+    assert!(!launched.exists(), "the command was launched");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // With a good start, --force replaces it.
+    let res = jetmem([
+        "record",
+        "--no-cuda",
+        "-o",
+        out.to_str().unwrap(),
+        "--force",
+        "--no-report",
+        "--",
+        "true",
+    ]);
+    assert_eq!(
+        res.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    assert_ne!(std::fs::read(&out).unwrap(), old);
 }
