@@ -38,11 +38,18 @@ pub enum jetmem_status {
     Panic = 9,
     /// The sampler failed to start or stop for another reason.
     SamplerError = 10,
+    /// The output file exists and `JETMEM_FLAG_FORCE` was not given, or it is
+    /// not a regular file (a device, a FIFO, a directory, a symbolic link),
+    /// which is never replaced.
+    Exists = 11,
+    /// This process is a fork of the one that started the tracer: its copy
+    /// of the tracer records nothing and cannot stop the parent's trace.
+    Forked = 12,
     // Retired numbers (never reuse): none yet.
 }
 
 /// Every status, in number order.
-const ALL: [jetmem_status; 11] = [
+const ALL: [jetmem_status; 13] = [
     jetmem_status::Ok,
     jetmem_status::NullParameter,
     jetmem_status::InvalidUtf8,
@@ -54,11 +61,13 @@ const ALL: [jetmem_status; 11] = [
     jetmem_status::BufferTooSmall,
     jetmem_status::Panic,
     jetmem_status::SamplerError,
+    jetmem_status::Exists,
+    jetmem_status::Forked,
 ];
 
 impl jetmem_status {
     /// Every status, in number order.
-    pub fn all() -> [jetmem_status; 11] {
+    pub fn all() -> [jetmem_status; 13] {
         ALL
     }
 
@@ -81,6 +90,12 @@ impl jetmem_status {
             jetmem_status::BufferTooSmall => "the output buffer is too small",
             jetmem_status::Panic => "jetmem panicked inside the call (a bug in jetmem)",
             jetmem_status::SamplerError => "the sampler failed",
+            jetmem_status::Exists => {
+                "the output file exists (set the force flag to replace a regular file)"
+            }
+            jetmem_status::Forked => {
+                "this process is a fork of the tracer's: its copy records nothing"
+            }
         }
     }
 }

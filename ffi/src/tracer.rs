@@ -3,12 +3,13 @@
 
 use crate::config::Checked;
 use crate::handle::Castable;
-use crate::output::LazyFile;
 use crate::status::jetmem_status;
 use jetmem_core::record::MarkKind;
-use jetmem_core::sampler::{MarkError, SamplerError, TraceHandle, Tracer as CoreTracer};
+use jetmem_core::sampler::{
+    MarkError, OutputError, PendingOutput, SamplerError, TraceHandle, Tracer as CoreTracer,
+    fork_generation, forked_since,
+};
 use std::sync::Mutex;
-use std::sync::atomic::Ordering;
 
 /// An opaque tracer handle. Created by `jetmem_tracer_start`, destroyed by
 /// `jetmem_tracer_free`.
@@ -25,6 +26,8 @@ pub(crate) struct Tracer {
     handle: TraceHandle,
     /// `Some` until stopped; the lock is taken only by stop and free.
     core: Mutex<Option<CoreTracer>>,
+    /// The fork generation it started in: a forked child's copy differs.
+    generation: u64,
 }
 
 impl Castable for jetmem_tracer {
@@ -50,28 +53,44 @@ fn mark_status(e: &MarkError) -> jetmem_status {
 }
 
 impl Tracer {
-    /// Starts the core's sampler and writer threads; the output file is
-    /// created when the header is written. If the start fails after that, the
-    /// file is removed again; if it fails before, an existing file is untouched.
+    /// Starts the core's sampler and writer threads on a temporary file
+    /// beside the output (`jetmem_core::sampler::PendingOutput`, the CLI's
+    /// rule), renamed into place once the tracer runs. An existing output is
+    /// replaced only with `JETMEM_FLAG_FORCE` and only if it is a regular
+    /// file; a failed start leaves it untouched.
     pub(crate) fn start(cfg: Checked) -> Result<Tracer, jetmem_status> {
-        let (file, created) = LazyFile::new(cfg.output.clone());
-        match CoreTracer::start(cfg.sampler, file) {
-            Ok(core) => Ok(Tracer {
-                handle: core.handle(),
-                core: Mutex::new(Some(core)),
-            }),
-            Err(e) => {
-                if created.load(Ordering::Acquire) {
-                    let _ = std::fs::remove_file(&cfg.output);
-                }
-                Err(sampler_status(&e))
-            }
+        let generation = fork_generation();
+        let (pending, file) =
+            PendingOutput::create(&cfg.output, cfg.force).map_err(|e| match e {
+                OutputError::Io(_) => jetmem_status::IoError,
+                _ => jetmem_status::Exists,
+            })?;
+        let core = CoreTracer::start(cfg.sampler, file).map_err(|e| sampler_status(&e))?;
+        if pending.commit().is_err() {
+            let _ = core.stop(None);
+            return Err(jetmem_status::IoError);
+        }
+        Ok(Tracer {
+            handle: core.handle(),
+            core: Mutex::new(Some(core)),
+            generation,
+        })
+    }
+
+    /// `Forked` in a forked child's copy of the tracer.
+    #[inline]
+    fn owned(&self) -> Result<(), jetmem_status> {
+        if forked_since(self.generation) {
+            Err(jetmem_status::Forked)
+        } else {
+            Ok(())
         }
     }
 
     /// Pushes a marker: no lock, no syscall, no allocation here.
     #[inline]
     pub(crate) fn mark(&self, kind: MarkKind, label: &str) -> Result<(), jetmem_status> {
+        self.owned()?;
         self.handle.mark(kind, label).map_err(|e| mark_status(&e))
     }
 
@@ -81,6 +100,7 @@ impl Tracer {
         device: u8,
         figures: [Option<u64>; 4],
     ) -> Result<(), jetmem_status> {
+        self.owned()?;
         let [allocated, reserved, peak_allocated, peak_reserved] = figures;
         self.handle
             .record_allocator(device, allocated, reserved, peak_allocated, peak_reserved)
@@ -95,6 +115,7 @@ impl Tracer {
     /// Writes the trace's end, flushes it and joins the threads. A second call
     /// gives `AlreadyStopped`.
     pub(crate) fn stop(&self) -> Result<(), jetmem_status> {
+        self.owned()?;
         let core = {
             let mut slot = self.core.lock().map_err(|_| jetmem_status::Panic)?;
             slot.take().ok_or(jetmem_status::AlreadyStopped)?
@@ -115,6 +136,12 @@ impl Drop for Tracer {
             Err(poisoned) => poisoned.into_inner().take(),
         };
         if let Some(core) = core {
+            if forked_since(self.generation) {
+                // A fork's copy: the threads are the parent's; stopping would
+                // wait for threads this process does not have. Leak the copy.
+                std::mem::forget(core);
+                return;
+            }
             let _ = core.stop(None);
         }
     }

@@ -1,70 +1,50 @@
 //! Output files: never overwritten without `--force`, and `--force` replaces
 //! only a regular file (never a device, a FIFO, a directory or a symbolic
 //! link's target); whole outputs are written to a temporary file in the same
-//! directory and renamed over the old one, so a failure leaves the old file.
+//! directory and renamed over the old one, so a failure leaves the old file
+//! (the rule: `jetmem_core::sampler::PendingOutput`, shared with the FFI).
 //! Stdout where a closed pipe is not an error; the default trace name.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+
+pub use jetmem_core::sampler::PendingOutput;
+use jetmem_core::sampler::{OutputError, check_replaceable};
 
 use crate::error::CliError;
 
-/// What a path that `--force` must not replace is.
-fn kind_of(meta: &std::fs::Metadata) -> Option<&'static str> {
-    let t = meta.file_type();
-    Some(if t.is_file() {
-        return None;
-    } else if t.is_symlink() {
-        "a symbolic link"
-    } else if t.is_dir() {
-        "a directory"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_socket() {
-        "a socket"
-    } else {
-        "not a regular file"
-    })
+/// The CLI's error for an output that may not be written.
+pub fn output_error(path: &Path, e: OutputError) -> CliError {
+    let path = path.to_path_buf();
+    match e {
+        OutputError::Exists => CliError::Exists { path },
+        OutputError::NotReplaceable(what) => CliError::NotReplaceable { path, what },
+        OutputError::Io(source) => CliError::Write { path, source },
+        other => CliError::Write {
+            path,
+            source: io::Error::other(other.to_string()),
+        },
+    }
 }
 
-/// Checks that `path` may be written: absent, or (with `force`) a regular file.
-pub fn check_replaceable(path: &Path, force: bool) -> Result<(), CliError> {
-    let meta = match std::fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => {
-            return Err(CliError::Write {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
-    };
-    if !force {
-        return Err(CliError::Exists {
-            path: path.to_path_buf(),
-        });
-    }
-    match kind_of(&meta) {
-        None => Ok(()),
-        Some(what) => Err(CliError::NotReplaceable {
-            path: path.to_path_buf(),
-            what,
-        }),
-    }
+/// [`PendingOutput::create`] with the CLI's errors.
+pub fn create_pending(path: &Path, force: bool) -> Result<(PendingOutput, File), CliError> {
+    PendingOutput::create(path, force).map_err(|e| output_error(path, e))
+}
+
+/// [`PendingOutput::commit`] with the CLI's errors.
+pub fn commit(pending: PendingOutput) -> Result<(), CliError> {
+    let path = pending.path().to_path_buf();
+    pending.commit().map_err(|e| output_error(&path, e))
 }
 
 /// Creates `path` for writing in place (for outputs written as they go, such
 /// as `monitor --log`); fails if it exists unless `force`, and `force`
 /// truncates only a regular file (opened without following a link).
 pub fn create_output(path: &Path, force: bool) -> Result<File, CliError> {
-    check_replaceable(path, force)?;
+    check_replaceable(path, force).map_err(|e| output_error(path, e))?;
     let mut opts = OpenOptions::new();
     opts.write(true).custom_flags(nix::libc::O_NOFOLLOW);
     if force {
@@ -86,82 +66,12 @@ pub fn create_output(path: &Path, force: bool) -> Result<File, CliError> {
     })
 }
 
-/// An output being written to a temporary file beside its path; [`Self::commit`]
-/// renames it into place. Dropped without a commit, the temporary file is
-/// removed and the old output (if any) is untouched.
-#[derive(Debug)]
-pub struct PendingOutput {
-    path: PathBuf,
-    tmp: PathBuf,
-    force: bool,
-    committed: bool,
-}
-
-impl PendingOutput {
-    /// Checks `path` ([`check_replaceable`]) and creates the temporary file
-    /// `.NAME.PID-N.tmp` in its directory.
-    pub fn create(path: &Path, force: bool) -> Result<(PendingOutput, File), CliError> {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        check_replaceable(path, force)?;
-        let name = path.file_name().ok_or_else(|| CliError::Write {
-            path: path.to_path_buf(),
-            source: io::Error::new(io::ErrorKind::InvalidInput, "not a file name"),
-        })?;
-        let tmp = path.with_file_name(format!(
-            ".{}.{}-{}.tmp",
-            name.to_string_lossy(),
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|source| CliError::Write {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        let pending = PendingOutput {
-            path: path.to_path_buf(),
-            tmp,
-            force,
-            committed: false,
-        };
-        Ok((pending, file))
-    }
-
-    /// The output's final path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Renames the temporary file over the output (checked again first: a
-    /// path that became something else meanwhile is not replaced).
-    pub fn commit(mut self) -> Result<(), CliError> {
-        check_replaceable(&self.path, self.force)?;
-        std::fs::rename(&self.tmp, &self.path).map_err(|source| CliError::Write {
-            path: self.path.clone(),
-            source,
-        })?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for PendingOutput {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
 /// Writes `text` to `path` (never overwriting without `force`, through a
 /// temporary file renamed into place), or to stdout when `path` is `None`.
 pub fn write_output(path: Option<&Path>, force: bool, text: &[u8]) -> Result<(), CliError> {
     match path {
         Some(p) => {
-            let (pending, file) = PendingOutput::create(p, force)?;
+            let (pending, file) = create_pending(p, force)?;
             let mut w = BufWriter::new(file);
             w.write_all(text)
                 .and_then(|()| w.flush())
@@ -170,7 +80,7 @@ pub fn write_output(path: Option<&Path>, force: bool, text: &[u8]) -> Result<(),
                     source,
                 })?;
             drop(w);
-            pending.commit()
+            commit(pending)
         }
         None => write_stdout(text),
     }

@@ -19,7 +19,7 @@ use crate::args::RecordArgs;
 use crate::config::{Mode, RecordConfig};
 use crate::error::CliError;
 use crate::launch::{spawn_held, try_wait};
-use crate::output::PendingOutput;
+use crate::output::{PendingOutput, commit, create_pending};
 use crate::signals;
 use crate::style::Style;
 use jetmem_core::sampler::{SamplerConfig, Target, Tracer, process_alive};
@@ -45,7 +45,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
     // The trace goes to a temporary file, renamed into place as soon as the
     // tracer has started (from then on a crash leaves the trace readable up to
     // its last flush); a failed start leaves the old file, and no empty trace.
-    let (pending, file) = PendingOutput::create(&output, force)?;
+    let (pending, file) = create_pending(&output, force)?;
     signals::install().map_err(|e| CliError::Sampler(format!("cannot catch signals: {e}")))?;
 
     let code = match mode {
@@ -111,7 +111,7 @@ fn start(
         },
         other => CliError::Sampler(other.to_string()),
     })?;
-    pending.commit()?;
+    commit(pending)?;
     Ok(tracer)
 }
 
