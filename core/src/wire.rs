@@ -24,7 +24,11 @@ pub const MAGIC: [u8; 8] = *b"\x89JETMEM\n";
 /// Format major version: a reader rejects a newer major.
 pub const FORMAT_MAJOR: u16 = 1;
 /// Format minor version: a newer minor only adds record kinds, counters and trailing fields.
-pub const FORMAT_MINOR: u16 = 0;
+/// 1.1: the header record may be repeated (a copy is identical to the first).
+pub const FORMAT_MINOR: u16 = 1;
+/// A writer of 1.1 repeats the header at least every this many frames
+/// (10 s at the 100 ms flush) and once more just before the end.
+pub const HEADER_COPY_FRAMES: u64 = 100;
 /// Length of the preamble (magic + major + minor).
 pub const PREAMBLE_LEN: usize = 12;
 /// The 4 bytes that open every frame.

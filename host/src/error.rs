@@ -17,9 +17,20 @@ pub enum CliError {
     /// Reading a trace failed part-way.
     #[error("{}: read error: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
-    /// The trace has no header frame (too damaged or empty).
-    #[error("{}: no trace header found ({skipped} bytes skipped)", path.display())]
-    NoHeader { path: PathBuf, skipped: u64 },
+    /// The trace has no header frame nor copy (too damaged or empty).
+    #[error("{}: no trace header found ({skipped} bytes skipped, {records} records without a header)", path.display())]
+    NoHeader {
+        path: PathBuf,
+        skipped: u64,
+        records: u64,
+    },
+    /// The file holds more than one trace (another header than the first's).
+    #[error(
+        "{}: holds several traces concatenated (a second, different header); \
+         split the file at the second trace's preamble and report each part",
+        path.display()
+    )]
+    Concatenated { path: PathBuf },
     /// Writing an output file failed.
     #[error("{}: cannot write: {source}", path.display())]
     Write { path: PathBuf, source: io::Error },

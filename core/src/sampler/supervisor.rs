@@ -10,7 +10,7 @@ use super::sample_loop::{SamplerOutcome, sample_loop};
 use super::tracer::StopReport;
 use super::writer::Writer;
 use crate::accounting::PressureTracker;
-use crate::record::{End, Record};
+use crate::record::{End, Header, Record};
 use crate::wire::TraceWriter;
 use heapless::spsc;
 use std::io::Write;
@@ -29,6 +29,7 @@ const WRITER_TICK: Duration = Duration::from_millis(5);
 pub(super) fn supervise<W: Write>(
     collector: Collector,
     trace: TraceWriter<W>,
+    header: Header,
     shared: Arc<Shared>,
     interval_ns: u64,
     pressure: PressureTracker,
@@ -36,7 +37,7 @@ pub(super) fn supervise<W: Write>(
 ) -> Result<StopReport, SamplerError> {
     let mut ring: Box<spsc::Queue<Record, RING>> = Box::new(spsc::Queue::new());
     let (producer, mut consumer) = ring.split();
-    let mut writer = Writer::new(trace);
+    let mut writer = Writer::new(trace, header);
     let outcome = std::thread::scope(|scope| {
         let sampler = std::thread::Builder::new()
             .name("jetmem-sampler".into())
@@ -81,6 +82,9 @@ pub(super) fn supervise<W: Write>(
     shared.running.store(false, Ordering::Release);
     drain_events(&shared, &mut writer);
     let end = end_record(&shared, &outcome);
+    // The last copy of the header comes just before the end.
+    writer.flush();
+    writer.write_header_copy();
     writer.add(Record::End(end));
     writer.flush();
     if outcome.processes_overflowed > 0 {
