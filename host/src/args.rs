@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{parse_count, parse_interval, parse_monitor_interval, parse_run_duration};
+use crate::duration::{parse_count, parse_interval, parse_monitor_interval, parse_run_duration};
 
 /// Memory tracer for NVIDIA Jetson (unified memory) and discrete-GPU machines.
 ///

@@ -6,6 +6,7 @@
 mod analyze;
 mod args;
 mod config;
+mod duration;
 mod error;
 mod escape;
 mod export;
