@@ -262,15 +262,16 @@ mod tests {
         assert!(samples_read(&twice, "twice").is_ok());
     }
 
-    /// Where each frame starts (after the 12-byte preamble), by walking the lengths.
+    /// Where each (intact) frame starts, after the preamble.
     fn frame_starts(bytes: &[u8]) -> Vec<usize> {
-        let mut at = 12;
-        let mut out = Vec::new();
-        while at + 12 <= bytes.len() {
-            out.push(at);
-            let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
-            at += 12 + len;
+        let mut starts = vec![jetmem_core::wire::PREAMBLE_LEN];
+        while let Some(&at) = starts.last() {
+            match jetmem_core::wire::check_frame(&bytes[at..]) {
+                jetmem_core::wire::FrameCheck::Frame { len, .. } => starts.push(at + len),
+                _ => break,
+            }
         }
-        out
+        starts.pop();
+        starts
     }
 }

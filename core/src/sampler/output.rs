@@ -11,9 +11,10 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::source::not_regular;
 
 /// Why an output may not be written.
 #[derive(Debug)]
@@ -44,28 +45,6 @@ impl std::fmt::Display for OutputError {
 
 impl std::error::Error for OutputError {}
 
-/// What a path that may not be replaced is; `None` for a regular file.
-fn not_regular(meta: &std::fs::Metadata) -> Option<&'static str> {
-    let t = meta.file_type();
-    if t.is_file() {
-        None
-    } else if t.is_symlink() {
-        Some("a symbolic link")
-    } else if t.is_dir() {
-        Some("a directory")
-    } else if t.is_fifo() {
-        Some("a FIFO")
-    } else if t.is_char_device() {
-        Some("a character device")
-    } else if t.is_block_device() {
-        Some("a block device")
-    } else if t.is_socket() {
-        Some("a socket")
-    } else {
-        Some("not a regular file")
-    }
-}
-
 /// Checks that `path` may be written: absent, or (with `force`) a regular file.
 pub fn check_replaceable(path: &Path, force: bool) -> Result<(), OutputError> {
     let meta = match std::fs::symlink_metadata(path) {
@@ -76,7 +55,7 @@ pub fn check_replaceable(path: &Path, force: bool) -> Result<(), OutputError> {
     if !force {
         return Err(OutputError::Exists);
     }
-    match not_regular(&meta) {
+    match not_regular(meta.file_type()) {
         None => Ok(()),
         Some(what) => Err(OutputError::NotReplaceable(what)),
     }

@@ -27,27 +27,36 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
         .read(true)
         .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
         .open(path)?;
-    let kind = file.metadata()?.file_type();
-    if kind.is_file() {
-        return Ok(file);
+    match not_regular(file.metadata()?.file_type()) {
+        None => Ok(file),
+        Some(what) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("not a regular file ({what}): refused"),
+        )),
     }
-    let what = if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else if kind.is_dir() {
+}
+
+/// What a file that is not a regular file is (`a FIFO`, `a character
+/// device`, …); `None` for a regular file. One rule for the sources and the
+/// outputs (`sampler::output`).
+pub(crate) fn not_regular(t: std::fs::FileType) -> Option<&'static str> {
+    Some(if t.is_file() {
+        return None;
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
         "a directory"
-    } else if kind.is_socket() {
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
         "a socket"
     } else {
-        "not a file"
-    };
-    Err(io::Error::new(
-        io::ErrorKind::InvalidInput,
-        format!("not a regular file ({what}): refused"),
-    ))
+        "not a regular file"
+    })
 }
 
 fn too_large(max: usize) -> io::Error {
