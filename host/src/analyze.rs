@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use jetmem_core::accounting::{
-    Figures, Implausible, Peak, Peaks, PhaseTracker, PressureConfig, USED_DEFINITION,
-    check_plausible, figures, headroom, is_plausible_size,
+    Figures, Implausible, Peak, Peaks, PhaseTracker, PressureConfig, USED_DEFINITION, figures,
+    flagged_implausible, headroom, is_plausible_size,
 };
 use jetmem_core::record::{
     Architecture, COUNTER_COUNT, Counter, Counters, End, Header, Mark, MarkKind, Platform, Record,
@@ -266,13 +266,8 @@ impl Analyzer {
     /// Remembers the largest value of each counter flagged in `mask`, with its rule.
     fn note_implausible(&mut self, mask: u64, c: &Counters) {
         let arch = self.platform().architecture;
-        let total = c.get(Counter::MemTotal).filter(|&t| is_plausible_size(t));
-        for (i, slot) in self.implausible.iter_mut().enumerate() {
-            let (Some(counter), true) = (Counter::from_index(i as u8), mask & (1 << i) != 0) else {
-                continue;
-            };
-            let v = c.raw(i);
-            if let Some(rule) = check_plausible(counter, v, total, arch)
+        for (counter, v, rule) in flagged_implausible(c, mask, arch) {
+            if let Some(slot) = self.implausible.get_mut(counter as usize)
                 && slot.is_none_or(|(max, _)| v > max)
             {
                 *slot = Some((v, rule));

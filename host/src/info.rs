@@ -11,10 +11,11 @@ use crate::args::InfoArgs;
 use crate::error::CliError;
 use crate::escape::printable;
 use crate::output::write_stdout;
-use jetmem_core::accounting::{Figures, USED_DEFINITION, figures};
+use jetmem_core::accounting::{Figures, USED_DEFINITION, figures, flagged_implausible};
 
 use crate::report::model::{
-    PlatformInfo, REPORT_FORMAT_VERSION, architecture_name, gpu_source_name, non_empty,
+    ImplausibleValue, PlatformInfo, REPORT_FORMAT_VERSION, architecture_name, gpu_source_name,
+    non_empty,
 };
 use crate::units::{bytes, opt_bytes};
 use jetmem_core::sampler::{Snapshot, SourceState, snapshot};
@@ -31,6 +32,9 @@ pub struct Info {
     pub gpu: InfoGpu,
     pub cuda: InfoCuda,
     pub sources: Vec<InfoSource>,
+    /// Readings left out of every figure as implausible; absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub implausible: Vec<ImplausibleValue>,
 }
 
 #[derive(Debug, Serialize)]
@@ -134,6 +138,13 @@ pub fn model(s: &Snapshot) -> Info {
             subset_of_system: p.architecture == Architecture::Unified,
             cpu_os_used_bytes: f.cpu_os_used,
         },
+        implausible: flagged_implausible(c, f.implausible, p.architecture)
+            .map(|(counter, v, rule)| ImplausibleValue {
+                source: counter.key(),
+                max_value: v,
+                rule: rule.as_str(),
+            })
+            .collect(),
         cuda: InfoCuda {
             device_used_bytes: f.cuda_used,
             device_free_bytes: c.get(Counter::CudaFree),
@@ -222,6 +233,13 @@ pub fn text(i: &Info) -> String {
             let why = g.reason.as_deref().unwrap_or("no source readable");
             let _ = writeln!(o, "GPU memory: unknown ({why})");
         }
+    }
+    for v in &i.implausible {
+        let _ = writeln!(
+            o,
+            "Implausible: {} = {} B ({}); left out of every figure",
+            v.source, v.max_value, v.rule
+        );
     }
     let missing: Vec<&InfoSource> = i
         .sources

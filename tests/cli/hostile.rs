@@ -317,3 +317,33 @@ fn a_failed_start_keeps_the_old_trace_and_launches_nothing() {
     );
     assert_ne!(std::fs::read(&out).unwrap(), old);
 }
+
+/// `info` on a root whose meminfo claims 999 999 999 999 kB of nvmap on a 4 GB
+/// machine: flagged with its source, not shown as GPU memory.
+#[test]
+fn info_flags_an_implausible_counter_with_its_source() {
+    let root = traces::scratch("hostile-info-implausible");
+    std::fs::create_dir_all(root.join("proc")).unwrap();
+    std::fs::write(
+        root.join("proc/meminfo"),
+        "MemTotal:        4059240 kB\nMemFree:          313692 kB\nMemAvailable:     592696 kB\nNvMapMemUsed:   999999999999 kB\n",
+    )
+    .unwrap();
+    let r = root.to_str().unwrap();
+    let text = ok_stdout(&jetmem(["info", "--root", r]));
+    assert!(
+        text.contains("Implausible: nvmap_mem_used_bytes = 1023999999998976 B (above MemTotal)"),
+        "{text}"
+    );
+    assert!(text.contains("GPU memory: unknown"), "{text}");
+    let j: serde_json::Value =
+        serde_json::from_str(&ok_stdout(&jetmem(["info", "--root", r, "--json"]))).unwrap();
+    assert_eq!(j["gpu"]["used_bytes"], serde_json::Value::Null);
+    assert!(
+        j["implausible"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["source"] == "nvmap_mem_used_bytes" && v["rule"] == "above MemTotal")
+    );
+}

@@ -27,7 +27,8 @@ pub use gpu_source::{
 pub use peaks::{Extent, Peak, Peaks, Raised};
 pub use phases::{MAX_OPEN_PHASES, PhaseTracker};
 pub use plausible::{
-    Implausible, MAX_PLAUSIBLE_BYTES, check as check_plausible, is_plausible_size, screen,
+    Implausible, MAX_PLAUSIBLE_BYTES, check as check_plausible, flagged as flagged_implausible,
+    is_plausible_size, screen,
 };
 pub use pressure::{
     DEFAULT_BUDGET_PERMILLE, PressureConfig, PressureTracker, default_budget, headroom,

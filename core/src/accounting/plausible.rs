@@ -99,6 +99,25 @@ pub const fn is_plausible_size(bytes: u64) -> bool {
     bytes <= MAX_PLAUSIBLE_BYTES
 }
 
+/// The counters flagged in `mask` (as [`screen`] returned it), with their
+/// values and the rule each broke.
+pub fn flagged(
+    counters: &Counters,
+    mask: u64,
+    architecture: Architecture,
+) -> impl Iterator<Item = (Counter, u64, Implausible)> + '_ {
+    let total = counters
+        .get(Counter::MemTotal)
+        .filter(|&t| is_plausible_size(t));
+    Counter::ALL.iter().filter_map(move |&c| {
+        if mask & (1 << c as u64) == 0 {
+            return None;
+        }
+        let v = counters.get(c)?;
+        Some((c, v, check(c, v, total, architecture)?))
+    })
+}
+
 /// `counters` without their implausible values, and the mask (bit = counter
 /// index) of those left out.
 pub fn screen(counters: &Counters, architecture: Architecture) -> (Counters, u64) {
