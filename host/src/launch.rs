@@ -30,7 +30,8 @@ fn c_string(bytes: &[u8]) -> io::Result<CString> {
 /// and this process's environment once released.
 pub fn spawn_held(program: &Path, argv: &[String]) -> io::Result<Held> {
     // Everything the child needs is built before the fork: after it, the child
-    // calls only async-signal-safe functions (close, read, execve, _exit).
+    // calls only async-signal-safe functions (close, read, signal, sigprocmask,
+    // execve, _exit).
     let path = c_string(program.as_os_str().as_bytes())?;
     let args: Vec<CString> = argv
         .iter()
@@ -48,10 +49,13 @@ pub fn spawn_held(program: &Path, argv: &[String]) -> io::Result<Held> {
     arg_ptrs.push(std::ptr::null());
     let mut env_ptrs: Vec<*const nix::libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
     env_ptrs.push(std::ptr::null());
+    // The command starts as std's Command would start it: no signal blocked,
+    // SIGPIPE back to its default (the Rust runtime ignores it in jetmem).
+    let empty = nix::sys::signal::SigSet::empty();
     let (read_end, write_end) = pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
     let (r, w) = (read_end.as_raw_fd(), write_end.as_raw_fd());
     // SAFETY: in the child, until execve or _exit, only async-signal-safe
-    // libc calls run (close, read, execve, _exit) on memory prepared above;
+    // libc calls run (close, read, signal, sigprocmask, execve, _exit) on memory prepared above;
     // no allocation, no lock, no Rust destructor.
     match unsafe { fork() }? {
         // SAFETY: see above; the fds and pointers are valid in the child's copy.
@@ -69,6 +73,8 @@ pub fn spawn_held(program: &Path, argv: &[String]) -> io::Result<Held> {
                 // The gate closed without a go: the recorder did not start.
                 nix::libc::_exit(127);
             }
+            nix::libc::signal(nix::libc::SIGPIPE, nix::libc::SIG_DFL);
+            nix::libc::sigprocmask(nix::libc::SIG_SETMASK, empty.as_ref(), std::ptr::null_mut());
             nix::libc::execve(path.as_ptr(), arg_ptrs.as_ptr(), env_ptrs.as_ptr());
             nix::libc::_exit(127)
         },

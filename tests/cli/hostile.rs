@@ -347,3 +347,33 @@ fn info_flags_an_implausible_counter_with_its_source() {
             .any(|v| v["source"] == "nvmap_mem_used_bytes" && v["rule"] == "above MemTotal")
     );
 }
+
+/// The command held before exec starts as std's Command starts one: nothing
+/// blocked or ignored (jetmem itself ignores SIGPIPE, as every Rust program).
+#[test]
+fn the_held_command_starts_with_default_signals() {
+    let dir = traces::scratch("hostile-held-signals");
+    let out = dir.join("sig.jmt");
+    let _ = std::fs::remove_file(&out);
+    let o = out.to_str().unwrap();
+    let res = jetmem([
+        "record",
+        "--no-cuda",
+        "--no-report",
+        "-o",
+        o,
+        "--",
+        "grep",
+        "-E",
+        "SigIgn|SigBlk",
+        "/proc/self/status",
+    ]);
+    let text = ok_stdout(&res);
+    let mask = |name: &str| {
+        let line = text.lines().find(|l| l.starts_with(name)).expect(name);
+        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    assert_eq!(mask("SigBlk:"), 0, "{text}");
+    let sigpipe = 1u64 << (13 - 1);
+    assert_eq!(mask("SigIgn:") & sigpipe, 0, "SIGPIPE ignored: {text}");
+}
