@@ -377,3 +377,35 @@ fn the_held_command_starts_with_default_signals() {
     let sigpipe = 1u64 << (13 - 1);
     assert_eq!(mask("SigIgn:") & sigpipe, 0, "SIGPIPE ignored: {text}");
 }
+
+/// Two traces concatenated are refused with a clear message (before: silently
+/// merged under the first header); a damaged first header frame no longer
+/// loses the trace (format 1.1 repeats the header before the end).
+#[test]
+fn concatenated_traces_are_refused_and_a_damaged_header_frame_is_survived() {
+    let dir = traces::scratch("hostile-segments");
+    let (a, b) = (dir.join("a.jmt"), dir.join("b.jmt"));
+    let records: Vec<Record> = (0..20).map(|i| Record::Sample(unified_sample(i))).collect();
+    let mut h = unified_header();
+    let mut bytes = traces::write_trace(&a, &h, &records);
+    h.start_unix_ns += 1_000_000_000;
+    bytes.extend(traces::write_trace(&b, &h, &records));
+    let both = dir.join("both.jmt");
+    std::fs::write(&both, &bytes).unwrap();
+    let res = jetmem(["report", both.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(1), "{err}");
+    assert!(err.contains("several traces concatenated"), "{err}");
+
+    // One trace with a header copy at its end, its first header frame damaged.
+    let mut one = std::fs::read(&a).unwrap();
+    let offsets = traces::frame_offsets(&one);
+    let copy = traces::write_trace(&b, &unified_header(), &[]);
+    one.extend_from_slice(&copy[offsets[0]..]); // the header frame again, as a copy
+    one[offsets[0] + 20] ^= 0x40; // inside the first header frame's payload
+    let damaged = dir.join("damaged-header.jmt");
+    std::fs::write(&damaged, &one).unwrap();
+    let j = report_json(&damaged);
+    assert_eq!(j["samples"], 20, "{j}");
+    assert_eq!(j["label"], "nano-resnet50");
+}
