@@ -369,6 +369,12 @@ fn the_held_command_starts_with_default_signals() {
         "/proc/self/status",
     ]);
     let text = ok_stdout(&res);
+    if std::env::var_os("JETMEM_TEST_RUNNER").is_some() {
+        // Under qemu-user the masks a native command starts with are the
+        // emulator's own, not the ones jetmem set for its guest process.
+        eprintln!("held-signals: under an emulator, masks not checked (native run checks them)");
+        return;
+    }
     let mask = |name: &str| {
         let line = text.lines().find(|l| l.starts_with(name)).expect(name);
         u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
