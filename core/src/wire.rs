@@ -24,7 +24,11 @@ pub const MAGIC: [u8; 8] = *b"\x89JETMEM\n";
 /// Format major version: a reader rejects a newer major.
 pub const FORMAT_MAJOR: u16 = 1;
 /// Format minor version: a newer minor only adds record kinds, counters and trailing fields.
+/// 1.1: the header record may be repeated (a copy is identical to the first).
 pub const FORMAT_MINOR: u16 = 1;
+/// A writer of 1.1 repeats the header at least every this many frames
+/// (10 s at the 100 ms flush) and once more just before the end.
+pub const HEADER_COPY_FRAMES: u64 = 100;
 /// Length of the preamble (magic + major + minor).
 pub const PREAMBLE_LEN: usize = 12;
 /// The 4 bytes that open every frame.
@@ -423,6 +427,21 @@ pub enum FrameCheck<'a> {
 
 /// Checks whether an intact frame starts at `bytes[0]`.
 pub fn check_frame(bytes: &[u8]) -> FrameCheck<'_> {
+    check_frame_with(bytes, |len, a, b| {
+        crc::crc32c(len, bytes.get(a..b).unwrap_or(&[]))
+    })
+}
+
+/// [`check_frame`] with the frame's CRC computed by `crc_of(len_bytes, a, b)`:
+/// the CRC-32C of the 4 length bytes followed by the payload `bytes[a..b]`.
+/// A reader can so check a candidate without reading its payload again
+/// (`stream::TraceReader`'s resync search). `crc_of` is called at most once,
+/// and only for a frame whose sync and length check out and whose bytes are
+/// all present.
+pub fn check_frame_with(
+    bytes: &[u8],
+    crc_of: impl FnOnce(&[u8], usize, usize) -> u32,
+) -> FrameCheck<'_> {
     let Some(head) = bytes.get(..FRAME_HEADER_LEN) else {
         let n = bytes.len().min(SYNC.len());
         if bytes.get(..n) == SYNC.get(..n) {
@@ -445,7 +464,7 @@ pub fn check_frame(bytes: &[u8]) -> FrameCheck<'_> {
     let Some(payload) = bytes.get(FRAME_HEADER_LEN..total) else {
         return FrameCheck::Incomplete { needed: total };
     };
-    if crc::crc32c(len_bytes, payload) != le_u32(crc_bytes) {
+    if crc_of(len_bytes, FRAME_HEADER_LEN, total) != le_u32(crc_bytes) {
         return FrameCheck::Damaged;
     }
     FrameCheck::Frame {
@@ -479,6 +498,8 @@ fn le_u32(b: &[u8]) -> u32 {
 
 mod crc;
 pub(crate) mod decode;
+#[cfg(feature = "std")]
+mod span_crc;
 pub use decode::{Cursor, CursorState, Decoded, DecoderState, Item, PayloadDecoder};
 
 #[cfg(feature = "std")]

@@ -65,6 +65,15 @@ fn traces_a_child_with_marks_and_allocator_figures() {
     assert_eq!(header.interval_ns, 5_000_000);
     assert_eq!(header.pid, Some(child.id()));
     assert_eq!(header.label.as_str(), "unit");
+    // Format 1.1: a copy of the header just before the end, identical to the first.
+    let n = items.len();
+    assert!(n >= 3);
+    assert_eq!(
+        items[n - 2],
+        Item::Header(header.clone()),
+        "header copy before the end"
+    );
+    assert!(matches!(items[n - 1], Item::Record(Record::End(_))));
     let samples: Vec<_> = items
         .iter()
         .filter_map(|i| match i {

@@ -32,9 +32,16 @@
 #define JETMEM_FLAG_NO_CUDA (1 << 1)
 
 /**
+ * Replace an existing trace file (a regular file only, never a device, a
+ * FIFO, a directory or a symbolic link); without it an existing file gives
+ * `JETMEM_STATUS_EXISTS`.
+ */
+#define JETMEM_FLAG_FORCE (1 << 2)
+
+/**
  * Every flag this version knows; other bits give `JETMEM_STATUS_INVALID_ARGUMENT`.
  */
-#define JETMEM_FLAGS_ALL (JETMEM_FLAG_SYSTEM | JETMEM_FLAG_NO_CUDA)
+#define JETMEM_FLAGS_ALL ((JETMEM_FLAG_SYSTEM | JETMEM_FLAG_NO_CUDA) | JETMEM_FLAG_FORCE)
 
 /**
  * The default sampling interval: 10 ms.
@@ -119,6 +126,17 @@ enum jetmem_status
    * (`JETMEM_CHANNEL` is not set).
    */
   JETMEM_STATUS_NOT_RECORDING = 11,
+  /**
+   * The output file exists and `JETMEM_FLAG_FORCE` was not given, or it is
+   * not a regular file (a device, a FIFO, a directory, a symbolic link),
+   * which is never replaced.
+   */
+  JETMEM_STATUS_EXISTS = 12,
+  /**
+   * This process is a fork of the one that started the tracer: its copy
+   * of the tracer records nothing and cannot stop the parent's trace.
+   */
+  JETMEM_STATUS_FORKED = 13,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -362,7 +380,12 @@ jetmem_status jetmem_config_default(struct jetmem_config *out);
  * process. On success `*out` receives a tracer to stop with
  * `jetmem_tracer_stop` and free with `jetmem_tracer_free`. On failure `*out`
  * is untouched, no file is left behind, and an existing file at the path is
- * left as it was unless the failure came after the header was written.
+ * left as it was: the trace is written to a temporary file beside it and
+ * renamed into place once the tracer runs. An existing file gives
+ * `JETMEM_STATUS_EXISTS` unless `JETMEM_FLAG_FORCE` is set, and even then
+ * only a regular file is replaced (never a device, a FIFO, a directory or a
+ * symbolic link). In a forked child, the copy of a tracer returns
+ * `JETMEM_STATUS_FORKED` from marks, allocator records and stop.
  *
  * # Safety
  * `config` is NULL or points to a `jetmem_config` whose string fields are NULL

@@ -12,8 +12,12 @@ use std::time::Duration;
 pub const JETMEM_FLAG_SYSTEM: u32 = 1 << 0;
 /// Do not load the CUDA driver to read GPU memory.
 pub const JETMEM_FLAG_NO_CUDA: u32 = 1 << 1;
+/// Replace an existing trace file (a regular file only, never a device, a
+/// FIFO, a directory or a symbolic link); without it an existing file gives
+/// `JETMEM_STATUS_EXISTS`.
+pub const JETMEM_FLAG_FORCE: u32 = 1 << 2;
 /// Every flag this version knows; other bits give `JETMEM_STATUS_INVALID_ARGUMENT`.
-pub const JETMEM_FLAGS_ALL: u32 = JETMEM_FLAG_SYSTEM | JETMEM_FLAG_NO_CUDA;
+pub const JETMEM_FLAGS_ALL: u32 = JETMEM_FLAG_SYSTEM | JETMEM_FLAG_NO_CUDA | JETMEM_FLAG_FORCE;
 
 /// The default sampling interval: 10 ms.
 pub const JETMEM_DEFAULT_INTERVAL_NS: u64 = 10_000_000;
@@ -65,6 +69,8 @@ impl Default for jetmem_config {
 #[derive(Debug)]
 pub(crate) struct Checked {
     pub output: PathBuf,
+    /// Whether an existing (regular) file may be replaced.
+    pub force: bool,
     pub sampler: SamplerConfig,
 }
 
@@ -132,6 +138,10 @@ impl jetmem_config {
         if let Some(root) = path_from(self.root) {
             sampler.root = root;
         }
-        Ok(Checked { output, sampler })
+        Ok(Checked {
+            output,
+            force: self.flags & JETMEM_FLAG_FORCE != 0,
+            sampler,
+        })
     }
 }

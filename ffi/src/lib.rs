@@ -13,7 +13,6 @@
 
 pub mod config;
 mod handle;
-mod output;
 mod panic;
 pub mod query;
 pub mod status;
@@ -83,7 +82,12 @@ pub unsafe extern "C" fn jetmem_config_default(out: *mut jetmem_config) -> jetme
 /// process. On success `*out` receives a tracer to stop with
 /// `jetmem_tracer_stop` and free with `jetmem_tracer_free`. On failure `*out`
 /// is untouched, no file is left behind, and an existing file at the path is
-/// left as it was unless the failure came after the header was written.
+/// left as it was: the trace is written to a temporary file beside it and
+/// renamed into place once the tracer runs. An existing file gives
+/// `JETMEM_STATUS_EXISTS` unless `JETMEM_FLAG_FORCE` is set, and even then
+/// only a regular file is replaced (never a device, a FIFO, a directory or a
+/// symbolic link). In a forked child, the copy of a tracer returns
+/// `JETMEM_STATUS_FORKED` from marks, allocator records and stop.
 ///
 /// # Safety
 /// `config` is NULL or points to a `jetmem_config` whose string fields are NULL

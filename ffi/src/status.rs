@@ -41,11 +41,18 @@ pub enum jetmem_status {
     /// `jetmem_attach`: this process does not run under `jetmem record`
     /// (`JETMEM_CHANNEL` is not set).
     NotRecording = 11,
+    /// The output file exists and `JETMEM_FLAG_FORCE` was not given, or it is
+    /// not a regular file (a device, a FIFO, a directory, a symbolic link),
+    /// which is never replaced.
+    Exists = 12,
+    /// This process is a fork of the one that started the tracer: its copy
+    /// of the tracer records nothing and cannot stop the parent's trace.
+    Forked = 13,
     // Retired numbers (never reuse): none yet.
 }
 
 /// Every status, in number order.
-const ALL: [jetmem_status; 12] = [
+const ALL: [jetmem_status; 14] = [
     jetmem_status::Ok,
     jetmem_status::NullParameter,
     jetmem_status::InvalidUtf8,
@@ -58,11 +65,13 @@ const ALL: [jetmem_status; 12] = [
     jetmem_status::Panic,
     jetmem_status::SamplerError,
     jetmem_status::NotRecording,
+    jetmem_status::Exists,
+    jetmem_status::Forked,
 ];
 
 impl jetmem_status {
     /// Every status, in number order.
-    pub fn all() -> [jetmem_status; 12] {
+    pub fn all() -> [jetmem_status; 14] {
         ALL
     }
 
@@ -87,6 +96,12 @@ impl jetmem_status {
             jetmem_status::SamplerError => "the sampler failed",
             jetmem_status::NotRecording => {
                 "not running under `jetmem record` (JETMEM_CHANNEL is unset)"
+            }
+            jetmem_status::Exists => {
+                "the output file exists (set the force flag to replace a regular file)"
+            }
+            jetmem_status::Forked => {
+                "this process is a fork of the tracer's: its copy records nothing"
             }
         }
     }

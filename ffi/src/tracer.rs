@@ -3,12 +3,14 @@
 
 use crate::config::Checked;
 use crate::handle::Castable;
-use crate::output::LazyFile;
 use crate::status::jetmem_status;
 use jetmem_core::channel::shm::Mapped;
 use jetmem_core::channel::{Push, PushError};
 use jetmem_core::record::MarkKind;
-use jetmem_core::sampler::{MarkError, SamplerError, TraceHandle, Tracer as CoreTracer};
+use jetmem_core::sampler::{
+    MarkError, OutputError, PendingOutput, SamplerError, TraceHandle, Tracer as CoreTracer,
+    fork_generation, forked_since,
+};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -34,6 +36,8 @@ pub(crate) enum Tracer {
         handle: TraceHandle,
         /// `Some` until stopped; the lock is taken only by stop and free.
         core: Mutex<Option<CoreTracer>>,
+        /// The fork generation it started in: a forked child's copy differs.
+        generation: u64,
     },
     /// The channel of the `jetmem record` this process runs under.
     Attached {
@@ -69,22 +73,39 @@ fn mark_status(e: &MarkError) -> jetmem_status {
 }
 
 impl Tracer {
-    /// Starts the core's sampler and writer threads; the output file is
-    /// created when the header is written. If the start fails after that, the
-    /// file is removed again; if it fails before, an existing file is untouched.
+    /// Starts the core's sampler and writer threads on a temporary file
+    /// beside the output (`jetmem_core::sampler::PendingOutput`, the CLI's
+    /// rule), renamed into place once the tracer runs. An existing output is
+    /// replaced only with `JETMEM_FLAG_FORCE` and only if it is a regular
+    /// file; a failed start leaves it untouched.
     pub(crate) fn start(cfg: Checked) -> Result<Tracer, jetmem_status> {
-        let (file, created) = LazyFile::new(cfg.output.clone());
-        match CoreTracer::start(cfg.sampler, file) {
-            Ok(core) => Ok(Tracer::Own {
-                handle: core.handle(),
-                core: Mutex::new(Some(core)),
-            }),
-            Err(e) => {
-                if created.load(Ordering::Acquire) {
-                    let _ = std::fs::remove_file(&cfg.output);
-                }
-                Err(sampler_status(&e))
+        let generation = fork_generation();
+        let (pending, file) =
+            PendingOutput::create(&cfg.output, cfg.force).map_err(|e| match e {
+                OutputError::Io(_) => jetmem_status::IoError,
+                _ => jetmem_status::Exists,
+            })?;
+        let core = CoreTracer::start(cfg.sampler, file).map_err(|e| sampler_status(&e))?;
+        if pending.commit().is_err() {
+            let _ = core.stop(None);
+            return Err(jetmem_status::IoError);
+        }
+        Ok(Tracer::Own {
+            handle: core.handle(),
+            core: Mutex::new(Some(core)),
+            generation,
+        })
+    }
+
+    /// `Forked` in a forked child's copy of this process's own tracer (an
+    /// attached handle works in a fork: the channel takes the child's pid).
+    #[inline]
+    fn owned(&self) -> Result<(), jetmem_status> {
+        match self {
+            Tracer::Own { generation, .. } if forked_since(*generation) => {
+                Err(jetmem_status::Forked)
             }
+            _ => Ok(()),
         }
     }
 
@@ -121,6 +142,7 @@ impl Tracer {
     /// Pushes a marker: no lock, no syscall, no allocation here.
     #[inline]
     pub(crate) fn mark(&self, kind: MarkKind, label: &str) -> Result<(), jetmem_status> {
+        self.owned()?;
         match self {
             Tracer::Own { handle, .. } => handle.mark(kind, label).map_err(|e| mark_status(&e)),
             Tracer::Attached {
@@ -137,6 +159,7 @@ impl Tracer {
         device: u8,
         figures: [Option<u64>; 4],
     ) -> Result<(), jetmem_status> {
+        self.owned()?;
         let [allocated, reserved, peak_allocated, peak_reserved] = figures;
         match self {
             Tracer::Own { handle, .. } => handle
@@ -161,6 +184,7 @@ impl Tracer {
     /// Writes the trace's end, flushes it and joins the threads (an attached
     /// handle only stops writing). A second call gives `AlreadyStopped`.
     pub(crate) fn stop(&self) -> Result<(), jetmem_status> {
+        self.owned()?;
         let core = match self {
             Tracer::Own { core, .. } => core,
             Tracer::Attached { detached, .. } => {
@@ -185,7 +209,10 @@ impl Tracer {
 impl Drop for Tracer {
     fn drop(&mut self) {
         // A tracer freed while running still finishes its file.
-        let Tracer::Own { core, .. } = self else {
+        let Tracer::Own {
+            core, generation, ..
+        } = self
+        else {
             return;
         };
         let core = match core.get_mut() {
@@ -193,6 +220,12 @@ impl Drop for Tracer {
             Err(poisoned) => poisoned.into_inner().take(),
         };
         if let Some(core) = core {
+            if forked_since(*generation) {
+                // A fork's copy: the threads are the parent's; stopping would
+                // wait for threads this process does not have. Leak the copy.
+                std::mem::forget(core);
+                return;
+            }
             let _ = core.stop(None);
         }
     }

@@ -1,7 +1,7 @@
 //! The C ABI called through its Rust signatures: a real trace is written,
 //! decoded and checked; every misuse gives its status code.
 
-use jetmem::config::{JETMEM_FLAG_NO_CUDA, JETMEM_FLAG_SYSTEM};
+use jetmem::config::{JETMEM_FLAG_FORCE, JETMEM_FLAG_NO_CUDA, JETMEM_FLAG_SYSTEM};
 use jetmem::*;
 use jetmem_core::record::{Counter, MarkKind, Record};
 use jetmem_core::wire::Item;
@@ -247,8 +247,14 @@ fn bad_arguments_give_their_codes_and_leave_outputs_alone() {
         );
         assert!(!path.exists(), "a failed start leaves no file behind");
         std::fs::write(&path, b"precious").unwrap();
+        assert_eq!(
+            jetmem_tracer_start(&good, &mut t),
+            jetmem_status::Exists,
+            "an existing file is replaced only with JETMEM_FLAG_FORCE"
+        );
         let mut c = good;
         c.pid = u32::MAX - 1;
+        c.flags |= JETMEM_FLAG_FORCE;
         assert_eq!(
             jetmem_tracer_start(&c, &mut t),
             jetmem_status::NoSuchProcess
@@ -256,8 +262,22 @@ fn bad_arguments_give_their_codes_and_leave_outputs_alone() {
         assert_eq!(
             std::fs::read(&path).unwrap(),
             b"precious",
-            "a start that fails before writing leaves an existing file alone"
+            "a failed start leaves an existing file alone, even with force"
         );
+        let link = dir.join("link.jmt");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let clink = cpath(&link);
+        let mut c = good;
+        c.output_path = clink.as_ptr();
+        c.flags |= JETMEM_FLAG_FORCE;
+        assert_eq!(
+            jetmem_tracer_start(&c, &mut t),
+            jetmem_status::Exists,
+            "force never replaces a symbolic link (nor its target)"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"precious");
+        std::fs::remove_file(&link).unwrap();
         std::fs::remove_file(&path).unwrap();
         assert_eq!(t, sentinel, "*out is written only on success");
 
@@ -314,7 +334,7 @@ fn bad_arguments_give_their_codes_and_leave_outputs_alone() {
 fn status_messages_fit_their_buffers() {
     let mut buf = [0x55 as c_char; 128];
     let mut n = usize::MAX;
-    for code in 0..=11 as c_int {
+    for code in 0..=13 as c_int {
         // SAFETY: NULL buffers come with len 0; buf is a live local of buf.len() bytes.
         unsafe {
             assert_eq!(
@@ -340,13 +360,13 @@ fn status_messages_fit_their_buffers() {
     let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
     assert_eq!(
         text.to_str().unwrap(),
-        "not running under `jetmem record` (JETMEM_CHANNEL is unset)"
+        "this process is a fork of the tracer's: its copy records nothing"
     );
     n = 7;
     // SAFETY: buf is a live local of buf.len() bytes; the NULL out_n is the case under test.
     unsafe {
         assert_eq!(
-            jetmem_status_message(12, buf.as_mut_ptr(), buf.len(), &mut n),
+            jetmem_status_message(14, buf.as_mut_ptr(), buf.len(), &mut n),
             jetmem_status::InvalidArgument
         );
         assert_eq!(

@@ -8,13 +8,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use jetmem_core::accounting::{
-    Cadence, Figures, Peak, Peaks, PhaseTracker, PressureConfig, TEGRASTATS_USED_DEFINITION,
-    USED_DEFINITION, USED_TEGRASTATS_DEFINITION, cpu_percent, default_budget, figures, headroom,
+    Cadence, Figures, Implausible, Peak, Peaks, PhaseTracker, PressureConfig,
+    TEGRASTATS_USED_DEFINITION, USED_DEFINITION, USED_TEGRASTATS_DEFINITION, cpu_percent,
+    default_budget, figures, flagged_implausible, headroom, is_plausible_size,
 };
 use jetmem_core::parse::tegrastats::RESOLUTION_BYTES as TEGRASTATS_RESOLUTION;
 use jetmem_core::record::{
-    Architecture, Counter, End, Header, Mark, MarkKind, Platform, Record, Sample,
+    Architecture, COUNTER_COUNT, Counter, Counters, End, Header, Mark, MarkKind, Platform, Record,
+    Sample,
 };
+use jetmem_core::sampler::MAX_PROCESSES;
 use jetmem_core::wire::Item;
 use jetmem_core::wire::stream::DecodeStats;
 
@@ -22,9 +25,9 @@ use crate::error::CliError;
 use crate::plot::data::PlotData;
 use crate::report::advice;
 use crate::report::model::{
-    BudgetSource, Cuda, Damage, Gpu, Headroom, Phase, PlatformInfo, PressureEvent, Process,
-    ProcessPeak, REPORT_FORMAT_VERSION, Report, System, Tegrastats, TotalPeak, TracerCost,
-    TracerGap, non_empty,
+    BudgetSource, Cuda, Damage, Gpu, Headroom, ImplausibleValue, Omitted, Phase, PlatformInfo,
+    PressureEvent, Process, ProcessPeak, REPORT_FORMAT_VERSION, Report, System, Tegrastats,
+    TotalPeak, TracerCost, TracerGap, non_empty,
 };
 use crate::trace;
 use crate::units::{micro_secs, secs};
@@ -81,6 +84,19 @@ struct OpenPhase {
 /// Processes listed in `process.top`.
 const TOP_PROCESSES: usize = 5;
 
+/// The most closed phases, pressure events and processes a report keeps, so
+/// its memory stays bounded on any trace; the rest are counted in `omitted`.
+const MAX_LISTED: usize = 10_000;
+
+/// Pushes `item` unless `list` holds [`MAX_LISTED`]; counts it in `omitted` then.
+fn push_bounded<T>(list: &mut Vec<T>, item: T, omitted: &mut u64) {
+    if list.len() < MAX_LISTED {
+        list.push(item);
+    } else {
+        *omitted += 1;
+    }
+}
+
 /// Consumes a trace's records and keeps what the report needs.
 #[derive(Debug)]
 pub struct Analyzer {
@@ -107,6 +123,9 @@ pub struct Analyzer {
     file_bytes: Option<u64>,
     instants: Vec<InstantMark>,
     instants_not_kept: u64,
+    omitted: Omitted,
+    /// Per counter index: the largest implausible value seen and its rule.
+    implausible: [Option<(u64, Implausible)>; COUNTER_COUNT],
 }
 
 impl Analyzer {
@@ -134,6 +153,8 @@ impl Analyzer {
             procs: BTreeMap::new(),
             cadence: Cadence::new(header.interval_ns),
             file_bytes: None,
+            omitted: Omitted::default(),
+            implausible: [None; COUNTER_COUNT],
         }
     }
 
@@ -167,22 +188,28 @@ impl Analyzer {
                 self.reserved
                     .raise(max_opt(a.reserved, a.peak_reserved), a.t_ns);
             }
-            Record::Event(e) => self.events.push(PressureEvent {
-                t_s: secs(e.t_ns),
-                kind: e.kind,
-                value_bytes: e.value,
-                threshold_bytes: e.threshold,
-            }),
+            Record::Event(e) => push_bounded(
+                &mut self.events,
+                PressureEvent {
+                    t_s: secs(e.t_ns),
+                    kind: e.kind,
+                    value_bytes: e.value,
+                    threshold_bytes: e.threshold,
+                },
+                &mut self.omitted.pressure_events,
+            ),
             Record::Process(p) => {
-                let e = self.proc_entry(p.pid);
-                if !p.name.is_empty() {
+                if let Some(e) = self.proc_entry(p.pid)
+                    && !p.name.is_empty()
+                {
                     e.name = Some(p.name.to_string());
                 }
             }
             Record::ProcessMemory(pm) => {
-                let e = self.proc_entry(pm.pid);
-                e.rss_peak_bytes = max_opt(e.rss_peak_bytes, pm.rss_bytes);
-                e.hwm_bytes = max_opt(e.hwm_bytes, pm.hwm_bytes);
+                if let Some(e) = self.proc_entry(pm.pid) {
+                    e.rss_peak_bytes = max_opt(e.rss_peak_bytes, pm.rss_bytes);
+                    e.hwm_bytes = max_opt(e.hwm_bytes, pm.hwm_bytes);
+                }
             }
             Record::Dropped(d) => self.dropped += d.samples,
             Record::ChannelLost(c) => *self.channel_lost.entry(c.pid).or_default() += c.records,
@@ -214,10 +241,12 @@ impl Analyzer {
                     .open
                     .end(|p| p.label == m.label.as_str() && p.pid == pid)
                 {
-                    if !p.sampled {
+                    // A phase no sample fell in takes the next one (if it is listed).
+                    if !p.sampled && self.phases.len() < MAX_LISTED {
                         self.unsampled.push(self.phases.len());
                     }
-                    self.phases.push(close_phase(p, m.t_ns, true));
+                    let phase = close_phase(p, m.t_ns, true);
+                    push_bounded(&mut self.phases, phase, &mut self.omitted.phases);
                 }
             }
             MarkKind::Instant if self.instants.len() < MAX_INSTANTS => {
@@ -231,7 +260,12 @@ impl Analyzer {
         }
     }
 
-    fn proc_entry(&mut self, pid: u32) -> &mut ProcessPeak {
+    /// The process's entry; `None` (counted) for a new one beyond [`MAX_PROCESSES`].
+    fn proc_entry(&mut self, pid: u32) -> Option<&mut ProcessPeak> {
+        if self.procs.len() >= MAX_PROCESSES && !self.procs.contains_key(&pid) {
+            self.omitted.processes += 1;
+            return None;
+        }
         let root = self.header.pid == Some(pid);
         let root_name = root
             .then(|| {
@@ -242,13 +276,13 @@ impl Analyzer {
                     .map(|p| p.rsplit('/').next().unwrap_or(p).to_owned())
             })
             .flatten();
-        self.procs.entry(pid).or_insert_with(|| ProcessPeak {
+        Some(self.procs.entry(pid).or_insert_with(|| ProcessPeak {
             pid,
             name: root_name,
             root,
             rss_peak_bytes: None,
             hwm_bytes: None,
-        })
+        }))
     }
 
     fn sample(&mut self, s: &Sample) {
@@ -268,6 +302,9 @@ impl Analyzer {
             ev.mem_free_at_cuda_free_min = c.get(Counter::MemFree);
             ev.available_at_cuda_free_min = f.available;
         }
+        if f.implausible != 0 {
+            self.note_implausible(f.implausible, c);
+        }
         let rss = c.get(Counter::TreeRss);
         for ph in self.open.open_mut() {
             ph.used.raise(f.used, t);
@@ -285,6 +322,51 @@ impl Analyzer {
         if let Some(series) = &mut self.series {
             series.push(t, &f, rss);
         }
+    }
+
+    /// Remembers the largest value of each counter flagged in `mask`, with its rule.
+    fn note_implausible(&mut self, mask: u64, c: &Counters) {
+        let arch = self.platform().architecture;
+        for (counter, v, rule) in flagged_implausible(c, mask, arch) {
+            if let Some(slot) = self.implausible.get_mut(counter as usize)
+                && slot.is_none_or(|(max, _)| v > max)
+            {
+                *slot = Some((v, rule));
+            }
+        }
+    }
+
+    /// The implausible values seen, counters first, then the budget.
+    fn implausible(&self) -> Vec<ImplausibleValue> {
+        let mut list: Vec<ImplausibleValue> = self
+            .implausible
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| {
+                let (max_value, rule) = (*slot)?;
+                Some(ImplausibleValue {
+                    source: Counter::from_index(i as u8)?.key(),
+                    max_value,
+                    rule: rule.as_str(),
+                })
+            })
+            .collect();
+        if let Some(b) = self.header.budget_bytes.filter(|&b| !is_plausible_size(b)) {
+            list.push(ImplausibleValue {
+                source: "budget_bytes",
+                max_value: b,
+                rule: Implausible::AboveMaxSize.as_str(),
+            });
+        }
+        for v in &list {
+            log::warn!(
+                "implausible {} = {} ({}): left out of every figure",
+                v.source,
+                v.max_value,
+                v.rule
+            );
+        }
+        list
     }
 
     /// Closes the analysis into a report (with its advice) and the kept series.
@@ -324,6 +406,8 @@ impl Analyzer {
             phase_summary,
             advice: Vec::new(),
             tracer: self.tracer(end_ns),
+            implausible: self.implausible(),
+            omitted: self.omitted,
         };
         report.advice = advice::advise(&report, &self.evidence);
         Analysis {
@@ -343,14 +427,31 @@ impl Analyzer {
 
     /// Phases still open at the end close there, unclosed; all sorted by start.
     fn close_open_phases(&mut self, end_ns: u64) {
-        self.phases
-            .extend(self.open.drain().map(|p| close_phase(p, end_ns, false)));
+        let open: Vec<Phase> = self
+            .open
+            .drain()
+            .map(|p| close_phase(p, end_ns, false))
+            .collect();
+        for phase in open {
+            push_bounded(&mut self.phases, phase, &mut self.omitted.phases);
+        }
         self.phases.sort_by_key(|p| (p.start_s * 1e3) as u64);
-        if self.open.overflowed() > 0 {
+        self.omitted.unclosed_phases = self.open.unclosed();
+        if self.open.unclosed() > 0 {
             log::warn!(
-                "{} phases were not tracked: more than {} were open at once",
-                self.open.overflowed(),
+                "{} phases were not tracked (unclosed): more than {} were open at once",
+                self.open.unclosed(),
                 jetmem_core::accounting::MAX_OPEN_PHASES
+            );
+        }
+        let o = self.omitted;
+        if o.phases + o.pressure_events + o.processes > 0 {
+            log::warn!(
+                "the report lists at most {MAX_LISTED} phases and events and {MAX_PROCESSES} processes: \
+                 {} phases, {} events and {} processes left out",
+                o.phases,
+                o.pressure_events,
+                o.processes
             );
         }
     }
@@ -502,7 +603,11 @@ impl Analyzer {
             budget_bytes: self.header.budget_bytes,
             ..PressureConfig::default()
         };
-        let budget = self.total_bytes().map(|t| pressure.budget_for(t));
+        // An implausible budget is no budget (listed in `implausible`).
+        let budget = self
+            .total_bytes()
+            .map(|t| pressure.budget_for(t))
+            .filter(|&b| is_plausible_size(b));
         let min = budget
             .zip(Peaks::max_of(self.peaks.used).value)
             .map(|(b, u)| headroom(b, u));

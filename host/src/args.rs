@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::budget::{Budget, parse_budget};
-use crate::config::parse_duration;
+use crate::duration::{parse_count, parse_interval, parse_monitor_interval, parse_run_duration};
 
 /// Memory tracer for NVIDIA Jetson (unified memory) and discrete-GPU machines.
 ///
@@ -69,7 +69,7 @@ pub struct InfoArgs {
 #[derive(Debug, Args)]
 pub struct RecordArgs {
     /// Sampling interval, e.g. 10ms, 0.5s.
-    #[arg(short, long, value_name = "DURATION", default_value = "10ms", value_parser = parse_duration)]
+    #[arg(short, long, value_name = "DURATION", default_value = "10ms", value_parser = parse_interval)]
     pub interval: Duration,
     /// Trace file to write [default: named after the command and the time].
     #[arg(short, long, value_name = "FILE")]
@@ -93,7 +93,7 @@ pub struct RecordArgs {
     #[arg(long, conflicts_with = "command")]
     pub system: bool,
     /// Stop after this long (with --system or --pid), e.g. 30s.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_run_duration)]
     pub duration: Option<Duration>,
     /// Memory budget: a size (6GiB, 6000MB) or a percent of MemTotal (75%);
     /// default 80 % of MemTotal. Headroom and budget events are measured against it.
@@ -195,7 +195,7 @@ impl ReportArgs {
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
     /// Refresh interval, e.g. 500ms, 1s.
-    #[arg(short, long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration)]
+    #[arg(short, long, value_name = "DURATION", default_value = "500ms", value_parser = parse_monitor_interval)]
     pub interval: Duration,
     /// Also write every reading to this CSV file (columns: docs/cli.md); appends when the file
     /// exists with the same header, refuses a different one.
@@ -205,7 +205,7 @@ pub struct MonitorArgs {
     #[arg(long)]
     pub force: bool,
     /// Stop after N readings.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
     pub count: Option<u64>,
     /// Read /proc and /sys under this directory instead of /.
     #[arg(long, value_name = "DIR", default_value = "/")]
@@ -283,7 +283,7 @@ pub struct TegrastatsArgs {
     #[arg(long)]
     pub force: bool,
     /// Spacing of lines that carry no timestamp (tegrastats --interval; its default is 1 s).
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval)]
     pub interval: Duration,
     /// A label for this run, shown in reports and comparisons [default: the first LOG's name].
     #[arg(long, value_name = "NAME")]
@@ -304,10 +304,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9101")]
     pub listen: std::net::SocketAddr,
     /// Sampling interval, e.g. 100ms (independent of the scrape interval).
-    #[arg(short, long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration)]
+    #[arg(short, long, value_name = "DURATION", default_value = "100ms", value_parser = parse_interval)]
     pub interval: Duration,
     /// The `_max` / `_min` metrics cover at least this much time back (set it to the scrape interval or more).
-    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_interval)]
     pub window: Duration,
     /// Also expose this process's resident memory (repeatable).
     #[arg(long, value_name = "PID", conflicts_with = "match_name")]

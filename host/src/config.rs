@@ -11,36 +11,6 @@ use crate::args::{MonitorArgs, RecordArgs, TegrastatsArgs};
 use crate::error::CliError;
 use crate::output::default_trace_name;
 
-/// Parses `10ms`, `0.5s`, `2m`, `1h`, `250us`; a bare number is seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration (try 10ms, 0.5s, 2m)"))?;
-    let scale = match unit.trim() {
-        "" | "s" | "sec" => 1.0,
-        "ms" => 1e-3,
-        "us" | "µs" => 1e-6,
-        "ns" => 1e-9,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{s}` (use ns, us, ms, s, m, h)"
-            ));
-        }
-    };
-    let secs = value * scale;
-    if !secs.is_finite() || secs <= 0.0 {
-        return Err(format!("`{s}` must be longer than zero"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
 /// What `jetmem record` records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
@@ -265,17 +235,6 @@ pub fn shell_words(words: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("10ms"), Ok(Duration::from_millis(10)));
-        assert_eq!(parse_duration("0.5s"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("10 parsecs").is_err());
-        assert!(parse_duration("ms").is_err());
-    }
 
     #[test]
     fn sizes_are_binary_as_in_meminfo() {

@@ -17,15 +17,29 @@ pub enum CliError {
     /// Reading a trace failed part-way.
     #[error("{}: read error: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
-    /// The trace has no header frame (too damaged or empty).
-    #[error("{}: no trace header found ({skipped} bytes skipped)", path.display())]
-    NoHeader { path: PathBuf, skipped: u64 },
+    /// The trace has no header frame nor copy (too damaged or empty).
+    #[error("{}: no trace header found ({skipped} bytes skipped, {records} records without a header)", path.display())]
+    NoHeader {
+        path: PathBuf,
+        skipped: u64,
+        records: u64,
+    },
+    /// The file holds more than one trace (another header than the first's).
+    #[error(
+        "{}: holds several traces concatenated (a second, different header); \
+         split the file at the second trace's preamble and report each part",
+        path.display()
+    )]
+    Concatenated { path: PathBuf },
     /// Writing an output file failed.
     #[error("{}: cannot write: {source}", path.display())]
     Write { path: PathBuf, source: io::Error },
     /// An output file exists and `--force` was not given.
     #[error("{}: already exists (use --force to overwrite)", path.display())]
     Exists { path: PathBuf },
+    /// `--force` replaces only a regular file, never a device, a FIFO, a directory or a link's target.
+    #[error("{}: not replaced: it is {what}, and --force replaces only a regular file", path.display())]
+    NotReplaceable { path: PathBuf, what: &'static str },
     /// Drawing a plot failed.
     #[error("{}: plot failed: {message}", path.display())]
     Plot { path: PathBuf, message: String },

@@ -9,11 +9,15 @@ use serde::Serialize;
 
 use crate::args::InfoArgs;
 use crate::error::CliError;
+use crate::escape::printable;
 use crate::output::write_stdout;
-use jetmem_core::accounting::{Figures, USED_DEFINITION, USED_TEGRASTATS_DEFINITION, figures};
+use jetmem_core::accounting::{
+    Figures, USED_DEFINITION, USED_TEGRASTATS_DEFINITION, figures, flagged_implausible,
+};
 
 use crate::report::model::{
-    PlatformInfo, REPORT_FORMAT_VERSION, architecture_name, gpu_source_name, non_empty,
+    ImplausibleValue, PlatformInfo, REPORT_FORMAT_VERSION, architecture_name, gpu_source_name,
+    non_empty,
 };
 use crate::report::text::used_tegrastats_lines;
 use crate::units::{bytes, opt_bytes};
@@ -31,6 +35,9 @@ pub struct Info {
     pub gpu: InfoGpu,
     pub cuda: InfoCuda,
     pub sources: Vec<InfoSource>,
+    /// Readings left out of every figure as implausible; absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub implausible: Vec<ImplausibleValue>,
 }
 
 #[derive(Debug, Serialize)]
@@ -139,6 +146,13 @@ pub fn model(s: &Snapshot) -> Info {
             subset_of_system: p.architecture == Architecture::Unified,
             cpu_os_used_bytes: f.cpu_os_used,
         },
+        implausible: flagged_implausible(c, f.implausible, p.architecture)
+            .map(|(counter, v, rule)| ImplausibleValue {
+                source: counter.key(),
+                max_value: v,
+                rule: rule.as_str(),
+            })
+            .collect(),
         cuda: InfoCuda {
             device_used_bytes: f.cuda_used,
             device_free_bytes: c.get(Counter::CudaFree),
@@ -188,7 +202,7 @@ pub fn text(i: &Info) -> String {
         ("Kernel", &pl.kernel),
     ] {
         if let Some(v) = v {
-            let _ = writeln!(o, "{k}: {v}");
+            let _ = writeln!(o, "{k}: {}", printable(v));
         }
     }
     let s = &i.system;
@@ -237,6 +251,13 @@ pub fn text(i: &Info) -> String {
             let _ = writeln!(o, "GPU memory: unknown ({why})");
         }
     }
+    for v in &i.implausible {
+        let _ = writeln!(
+            o,
+            "Implausible: {} = {} B ({}); left out of every figure",
+            v.source, v.max_value, v.rule
+        );
+    }
     let missing: Vec<&InfoSource> = i
         .sources
         .iter()
@@ -250,7 +271,14 @@ pub fn text(i: &Info) -> String {
                 .as_deref()
                 .map(|d| format!(": {d}"))
                 .unwrap_or_default();
-            let _ = writeln!(o, "  {} ({}): {}{detail}", s.name, s.path, s.state.as_str());
+            let _ = writeln!(
+                o,
+                "  {} ({}): {}{}",
+                s.name,
+                printable(&s.path),
+                s.state.as_str(),
+                printable(&detail)
+            );
         }
     }
     o

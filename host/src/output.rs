@@ -1,16 +1,52 @@
-//! Output files: created once, never overwritten without `--force`; stdout
-//! where a closed pipe is not an error; the default trace name.
+//! Output files: never overwritten without `--force`, and `--force` replaces
+//! only a regular file (never a device, a FIFO, a directory or a symbolic
+//! link's target); whole outputs are written to a temporary file in the same
+//! directory and renamed over the old one, so a failure leaves the old file
+//! (the rule: `jetmem_core::sampler::PendingOutput`, shared with the FFI).
+//! Stdout where a closed pipe is not an error; the default trace name.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+pub use jetmem_core::sampler::PendingOutput;
+use jetmem_core::sampler::{OutputError, check_replaceable};
 
 use crate::error::CliError;
 
-/// Creates `path` for writing; fails if it exists unless `force`.
+/// The CLI's error for an output that may not be written.
+pub fn output_error(path: &Path, e: OutputError) -> CliError {
+    let path = path.to_path_buf();
+    match e {
+        OutputError::Exists => CliError::Exists { path },
+        OutputError::NotReplaceable(what) => CliError::NotReplaceable { path, what },
+        OutputError::Io(source) => CliError::Write { path, source },
+        other => CliError::Write {
+            path,
+            source: io::Error::other(other.to_string()),
+        },
+    }
+}
+
+/// [`PendingOutput::create`] with the CLI's errors.
+pub fn create_pending(path: &Path, force: bool) -> Result<(PendingOutput, File), CliError> {
+    PendingOutput::create(path, force).map_err(|e| output_error(path, e))
+}
+
+/// [`PendingOutput::commit`] with the CLI's errors.
+pub fn commit(pending: PendingOutput) -> Result<(), CliError> {
+    let path = pending.path().to_path_buf();
+    pending.commit().map_err(|e| output_error(&path, e))
+}
+
+/// Creates `path` for writing in place (for outputs written as they go, such
+/// as `monitor --log`); fails if it exists unless `force`, and `force`
+/// truncates only a regular file (opened without following a link).
 pub fn create_output(path: &Path, force: bool) -> Result<File, CliError> {
+    check_replaceable(path, force).map_err(|e| output_error(path, e))?;
     let mut opts = OpenOptions::new();
-    opts.write(true);
+    opts.write(true).custom_flags(nix::libc::O_NOFOLLOW);
     if force {
         opts.create(true).truncate(true);
     } else {
@@ -30,17 +66,21 @@ pub fn create_output(path: &Path, force: bool) -> Result<File, CliError> {
     })
 }
 
-/// Writes `text` to `path` (never overwriting without `force`), or to stdout when `path` is `None`.
+/// Writes `text` to `path` (never overwriting without `force`, through a
+/// temporary file renamed into place), or to stdout when `path` is `None`.
 pub fn write_output(path: Option<&Path>, force: bool, text: &[u8]) -> Result<(), CliError> {
     match path {
         Some(p) => {
-            let mut w = BufWriter::new(create_output(p, force)?);
+            let (pending, file) = create_pending(p, force)?;
+            let mut w = BufWriter::new(file);
             w.write_all(text)
                 .and_then(|()| w.flush())
                 .map_err(|source| CliError::Write {
                     path: p.to_path_buf(),
                     source,
-                })
+                })?;
+            drop(w);
+            commit(pending)
         }
         None => write_stdout(text),
     }

@@ -13,6 +13,7 @@ use plotters::prelude::*;
 
 use crate::args::PlotArgs;
 use crate::error::CliError;
+use crate::escape::printable;
 use crate::output::write_output;
 use jetmem_core::accounting::PressureConfig;
 use jetmem_core::record::Architecture;
@@ -98,7 +99,7 @@ pub fn render(series: &[Series]) -> Result<String, String> {
         let title = match series {
             [one] => format!(
                 "{} ({})",
-                one.report.label,
+                printable(&one.report.label),
                 one.report.architecture.as_str()
             ),
             _ => "memory over time".to_owned(),
@@ -151,7 +152,7 @@ fn draw_one(chart: &mut Chart<'_, '_>, s: &Series, y_max: f64) -> Result<(), Str
             .map_err(|e| e.to_string())?;
         chart
             .draw_series(std::iter::once(Text::new(
-                ph.label.clone(),
+                printable(&ph.label).into_owned(),
                 (ph.start_s, y_max * 0.98),
                 ("sans-serif", 13).into_font().color(&BLACK.mix(0.7)),
             )))
@@ -254,7 +255,7 @@ fn draw_many(chart: &mut Chart<'_, '_>, many: &[Series]) -> Result<(), String> {
             .map_err(|e| e.to_string())?
             .label(format!(
                 "{} ({})",
-                s.report.label,
+                printable(&s.report.label),
                 s.report.architecture.as_str()
             ))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], color));

@@ -11,9 +11,10 @@
 //! exits, or with `--wait-descendants` when its descendants have exited too
 //! (without it, a warning says that some were still running).
 
+use std::ffi::OsString;
 use std::io::BufWriter;
-use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::sys::signal::{Signal, kill};
@@ -23,7 +24,8 @@ use crate::analyze::analyze;
 use crate::args::RecordArgs;
 use crate::config::{Mode, RecordConfig};
 use crate::error::CliError;
-use crate::output::create_output;
+use crate::launch::spawn_held;
+use crate::output::{PendingOutput, commit, create_pending};
 use crate::reaper::{Gate, Reaped, become_subreaper, pidfd, reap};
 use crate::signals;
 use crate::style::Style;
@@ -55,13 +57,16 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
         report,
         wait_descendants,
     } = RecordConfig::from_args(a, unix)?;
-    let file = create_output(&output, force)?;
+    // The trace goes to a temporary file, renamed into place as soon as the
+    // tracer has started (from then on a crash leaves the trace readable up to
+    // its last flush); a failed start leaves the old file, and no empty trace.
+    let (pending, file) = create_pending(&output, force)?;
     signals::install().map_err(|e| CliError::Sampler(format!("cannot catch signals: {e}")))?;
 
     let code = match mode {
         Mode::Command(argv) => {
-            let (program, rest) = argv
-                .split_first()
+            let program = argv
+                .first()
                 .ok_or_else(|| CliError::Sampler("no command given".to_owned()))?;
             if let Err(e) = become_subreaper() {
                 log::warn!("{NO_SUBREAPER}: {e}");
@@ -69,36 +74,27 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
             // The marker channel: created before the child so that it finds
             // its name in JETMEM_CHANNEL; removed when `channel` drops.
             let channel = open_channel();
-            let mut command = Command::new(program);
-            command.args(rest);
+            let mut env: Vec<(OsString, OsString)> = Vec::new();
             if let Some(ch) = &channel {
-                command.env(channel::shm::ENV, ch.name());
+                env.push((channel::shm::ENV.into(), ch.name().into()));
             }
             cfg.channel = channel;
-            let mut child = find_program(program)
-                .and_then(|()| command.spawn())
-                .map_err(|source| {
-                    // Leave no empty trace behind.
-                    let _ = std::fs::remove_file(&output);
-                    CliError::Spawn {
-                        program: program.clone(),
-                        source,
-                    }
-                })?;
-            cfg.target = Target::Tree { pid: child.id() };
-            // After the child started (it keeps the default mask), before the tracer's threads.
-            let gate = close_gate()?;
-            let tracer = match Tracer::start(cfg, BufWriter::new(file)) {
-                Ok(t) => t,
-                Err(e) => {
-                    // Do not leave the child running without its recorder.
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    let _ = std::fs::remove_file(&output);
-                    return Err(CliError::Sampler(e.to_string()));
-                }
+            let spawn_error = |source| CliError::Spawn {
+                program: program.clone(),
+                source,
             };
-            let reaped = wait_command(&gate, child.id(), wait_descendants);
+            // Held before exec until the tracer runs: a failed start never
+            // launches the command (dropping `held` ends the held process).
+            let held = find_program(program)
+                .and_then(|path| spawn_held(&path, &argv, &env))
+                .map_err(spawn_error)?;
+            cfg.target = Target::Tree { pid: held.pid() };
+            // After the fork (the held child clears its own mask before exec),
+            // before the tracer's threads, which inherit the blocked mask.
+            let gate = close_gate()?;
+            let tracer = start(cfg, file, pending)?;
+            let pid = held.release().map_err(spawn_error)?;
+            let reaped = wait_command(&gate, pid.as_raw() as u32, wait_descendants);
             let code = reaped.root.unwrap_or(1);
             finish(tracer, Some(code), &output)?;
             if reaped.others_running {
@@ -113,7 +109,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
             cfg.target = Target::Tree { pid };
             let root = cfg.root.clone();
             let gate = close_gate()?;
-            let tracer = start(cfg, file, &output)?;
+            let tracer = start(cfg, file, pending)?;
             let handle = tracer.handle();
             let fd = pidfd(pid);
             let check = if fd.is_some() {
@@ -130,7 +126,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
         Mode::System => {
             cfg.target = Target::System;
             let gate = close_gate()?;
-            let tracer = start(cfg, file, &output)?;
+            let tracer = start(cfg, file, pending)?;
             let handle = tracer.handle();
             let limit = Some(duration.unwrap_or(DEFAULT_SYSTEM_DURATION));
             wait_until(&gate, limit, None, IDLE_CHECK, || handle.is_running());
@@ -168,11 +164,22 @@ fn close_gate() -> Result<Gate, CliError> {
     Gate::close().map_err(|e| CliError::Sampler(format!("cannot block signals: {e}")))
 }
 
-fn start(cfg: SamplerConfig, file: std::fs::File, output: &Path) -> Result<Tracer, CliError> {
-    Tracer::start(cfg, BufWriter::new(file)).map_err(|e| {
-        let _ = std::fs::remove_file(output);
-        CliError::Sampler(e.to_string())
-    })
+/// Starts the tracer on the pending output and, once it runs, renames the
+/// output into place. A failed start drops `pending`: the old file stays.
+fn start(
+    cfg: SamplerConfig,
+    file: std::fs::File,
+    pending: PendingOutput,
+) -> Result<Tracer, CliError> {
+    let tracer = Tracer::start(cfg, BufWriter::new(file)).map_err(|e| match e {
+        jetmem_core::sampler::SamplerError::Write(source) => CliError::Write {
+            path: pending.path().to_path_buf(),
+            source,
+        },
+        other => CliError::Sampler(other.to_string()),
+    })?;
+    commit(pending)?;
+    Ok(tracer)
 }
 
 fn finish(tracer: Tracer, exit_code: Option<i32>, output: &Path) -> Result<(), CliError> {
@@ -192,21 +199,21 @@ fn finish(tracer: Tracer, exit_code: Option<i32>, output: &Path) -> Result<(), C
 /// Checks that `program` names an executable file (directly, or through `PATH`)
 /// before spawning it, so a missing program is always a clear error, also where
 /// a failed `exec` would only show up as the child's exit code 127 (an emulator).
-fn find_program(program: &str) -> std::io::Result<()> {
+fn find_program(program: &str) -> std::io::Result<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let executable =
         |p: &Path| std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
     let not_found = || std::io::Error::from_raw_os_error(nix::libc::ENOENT);
     if program.contains('/') {
         return match executable(Path::new(program))? {
-            true => Ok(()),
+            true => Ok(PathBuf::from(program)),
             false => Err(std::io::Error::from_raw_os_error(nix::libc::EACCES)),
         };
     }
     let path = std::env::var_os("PATH").ok_or_else(not_found)?;
     std::env::split_paths(&path)
-        .any(|dir| executable(&dir.join(program)).unwrap_or(false))
-        .then_some(())
+        .map(|dir| dir.join(program))
+        .find(|p| executable(p).unwrap_or(false))
         .ok_or_else(not_found)
 }
 

@@ -2,14 +2,15 @@
 
 mod channel;
 mod export;
+mod hostile;
 mod import;
 mod info;
 mod monitor;
 mod record;
 mod recorder_self;
 mod report;
-mod serve;
 mod report_html;
+mod serve;
 mod traces;
 mod usage;
 

@@ -17,6 +17,43 @@ fn usage_errors_exit_2() {
     }
 }
 
+/// The panics (exit 101, a backtrace): out-of-range durations and
+/// counts are usage errors, exit 2, with a message naming the accepted range.
+#[test]
+fn out_of_range_arguments_exit_2_naming_the_range() {
+    for (args, range) in [
+        (
+            vec!["record", "-i", "99999999999999999999s", "--", "true"],
+            "10 µs – 1 h",
+        ),
+        (vec!["record", "-i", "2h", "--", "true"], "10 µs – 1 h"),
+        (
+            vec!["record", "--system", "--duration", "18446744073709551615"],
+            "10 µs – 366 d",
+        ),
+        (
+            vec!["monitor", "-i", "99999999999999999999s", "--count", "1"],
+            "10 µs – 1 h",
+        ),
+        (
+            vec!["monitor", "-i", "5000h", "--count", "1"],
+            "10 µs – 1 h",
+        ),
+        (vec!["monitor", "--count", "0"], "1 – 4294967295"),
+        (
+            vec!["monitor", "--count", "99999999999999999999"],
+            "1 – 4294967295",
+        ),
+        (vec!["monitor", "--count=-3"], "1 – 4294967295"),
+    ] {
+        let out = jetmem(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(range), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn errors_exit_1_and_name_the_file_and_cause() {
     let dir = traces::scratch("usage-errors");

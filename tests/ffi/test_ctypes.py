@@ -163,6 +163,43 @@ def misuse(tmp):
         pass
 
 
+def replace_and_fork(tmp):
+    """Issue 14: trace() silently replaced a 30 KB trace with 349 bytes, and a
+    fork's copy of a tracer returned OK for marks (lost) and PANIC for stop."""
+    old = os.path.join(tmp, "old.jmt")
+    with open(old, "wb") as f:
+        f.write(b"\x89JETMEM\n" + b"x" * 30_000)
+    before = open(old, "rb").read()
+    raises(jetmem.EXISTS, jetmem.trace, old, cuda=False)
+    check(open(old, "rb").read() == before, "an existing trace is kept without force")
+    fifo = os.path.join(tmp, "fifo.jmt")
+    os.mkfifo(fifo)
+    raises(jetmem.EXISTS, jetmem.trace, fifo, cuda=False, force=True)
+    check(os.path.exists(fifo) and not os.path.isfile(fifo), "force never replaces a FIFO")
+    left = [n for n in os.listdir(tmp) if n.endswith(".tmp")]
+    check(not left, f"failed starts leave no temporary file: {left}")
+
+    t = jetmem.trace(old, interval="1ms", cuda=False, force=True)
+    t.mark("before fork")
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        for fn, args in ((t.mark, ("in child",)), (t.stop, ())):
+            try:
+                fn(*args)
+                code |= 1
+            except jetmem.Error as e:
+                if e.code != jetmem.FORKED:
+                    code |= 2
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    check(os.waitstatus_to_exitcode(status) == 0,
+          f"the fork's copy gives FORKED for mark and stop (child exit {status})")
+    t.mark("after fork")
+    t.stop()
+    check(open(old, "rb").read() != before, "force=True replaced the regular file")
+
+
 def intervals():
     import datetime
 
@@ -243,6 +280,8 @@ def main():
     check(os.path.getsize(out) > 12, "the trace has more than its preamble")
     with tempfile.TemporaryDirectory() as tmp:
         misuse(tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        replace_and_fork(tmp)
     if failures:
         sys.exit(f"{len(failures)} check(s) failed")
     print(f"test_ctypes.py: ok ({out})")

@@ -37,6 +37,7 @@ const NAMES: &[&str] = &[
     "allocator-pid",
     "channel-overflow",
     "tegrastats-sample",
+    "header-copy",
 ];
 
 fn golden_root() -> PathBuf {
@@ -167,6 +168,10 @@ fn entries(name: &str) -> Vec<Entry> {
             pid: 4243,
             records: 17,
         }))],
+        // 1.1: a copy of the header after other records (the writer's copy
+        // every 100 frames and before the end); the bytes of the header record
+        // are the same as in `header`.
+        "header-copy" => vec![r(Record::Sample(key_sample())), Entry::Header(header())],
         other => panic!("no golden entries for {other}"),
     }
 }
@@ -337,6 +342,11 @@ fn golden_end() {
 #[test]
 fn golden_tegrastats_sample() {
     check_exact("tegrastats-sample");
+}
+
+#[test]
+fn golden_header_copy() {
+    check_exact("header-copy");
 }
 
 /// Ties the golden files to the version constants: the current version has

@@ -36,6 +36,9 @@ pub struct Figures {
     /// Imported from tegrastats (`RAM x/…`): its own "used", whole MiB; never
     /// mixed with the meminfo-based figures above (`docs/accounting.md` §2.2).
     pub tegrastats_used: Option<u64>,
+    /// Counters left out of every figure as implausible (bit = counter
+    /// index; `plausible.rs`): the figures they feed are unknown.
+    pub implausible: u64,
 }
 
 /// How [`Figures::used`] is defined, for reports.
@@ -67,6 +70,8 @@ fn sub(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 
 /// Turns one sample's counters into figures for `platform`.
 pub fn figures(platform: &Platform, counters: &Counters) -> Figures {
+    let (screened, implausible) = super::plausible::screen(counters, platform.architecture);
+    let counters = &screened;
     let g = |c| counters.get(c);
     let total = g(Counter::MemTotal);
     let available = g(Counter::MemAvailable);
@@ -90,6 +95,7 @@ pub fn figures(platform: &Platform, counters: &Counters) -> Figures {
         swap_is_zram,
         cuda_used,
         tegrastats_used: g(Counter::TegrastatsRamUsed),
+        implausible,
         ..Figures::default()
     };
     match platform.architecture {

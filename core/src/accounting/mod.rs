@@ -17,6 +17,7 @@ mod figures;
 mod gpu_source;
 mod peaks;
 mod phases;
+mod plausible;
 mod pressure;
 mod window;
 
@@ -31,6 +32,10 @@ pub use gpu_source::{
 };
 pub use peaks::{Extent, Peak, Peaks, Raised};
 pub use phases::{MAX_OPEN_PHASES, PhaseTracker};
+pub use plausible::{
+    Implausible, MAX_PLAUSIBLE_BYTES, check as check_plausible, flagged as flagged_implausible,
+    is_plausible_size, screen,
+};
 pub use pressure::{
     DEFAULT_BUDGET_PERMILLE, PressureConfig, PressureTracker, default_budget, headroom,
 };

@@ -1,16 +1,19 @@
 //! Begin/End phase pairing: one tracker, shared by the report, `export` and plots.
 //!
 //! An End closes the innermost open phase with its label (phases may nest and
-//! interleave). At most `N` phases are open at once; a Begin beyond that is
-//! counted in [`PhaseTracker::overflowed`] and its End in
-//! [`PhaseTracker::unmatched`]. No allocation: the open phases live in an array.
+//! interleave). At most `N` phases are open at once ([`MAX_OPEN_PHASES`] by
+//! default): a Begin beyond that is never tracked and is counted as unclosed
+//! ([`PhaseTracker::unclosed`]), and its End in [`PhaseTracker::unmatched`].
+//! No allocation: the open phases live in an array, so a Begin, an End and a
+//! sample's update of the open phases each cost at most `N` steps, whatever
+//! the trace holds (a program calling Begin without End at frame rate).
 
 /// Open phases opened by Begin marks, as the caller's `T` (a label, or a label with peaks).
 #[derive(Debug, Clone)]
 pub struct PhaseTracker<T, const N: usize = MAX_OPEN_PHASES> {
     /// Packed: slots `0..len` are `Some`, in Begin order (innermost last).
     open: [Option<T>; N],
-    overflowed: u64,
+    unclosed: u64,
     unmatched: u64,
 }
 
@@ -28,7 +31,7 @@ impl<T, const N: usize> PhaseTracker<T, N> {
     pub fn new() -> Self {
         PhaseTracker {
             open: core::array::from_fn(|_| None),
-            overflowed: 0,
+            unclosed: 0,
             unmatched: 0,
         }
     }
@@ -41,7 +44,7 @@ impl<T, const N: usize> PhaseTracker<T, N> {
                 true
             }
             None => {
-                self.overflowed = self.overflowed.saturating_add(1);
+                self.unclosed = self.unclosed.saturating_add(1);
                 false
             }
         }
@@ -79,9 +82,10 @@ impl<T, const N: usize> PhaseTracker<T, N> {
         self.open.iter_mut().filter_map(Option::take)
     }
 
-    /// Begins refused because `N` phases were open.
-    pub const fn overflowed(&self) -> u64 {
-        self.overflowed
+    /// Begins refused because `N` phases were open: counted as unclosed
+    /// phases, never tracked.
+    pub const fn unclosed(&self) -> u64 {
+        self.unclosed
     }
 
     /// Ends that matched no open phase (including those of refused Begins).

@@ -325,7 +325,7 @@ fn phases_pair_innermost_first_and_bound_open_ones() {
     assert!(t.begin(("a", 1)));
     assert!(t.begin(("b", 2)));
     assert!(!t.begin(("c", 3)), "only two may be open");
-    assert_eq!(t.overflowed(), 1);
+    assert_eq!(t.unclosed(), 1);
     assert_eq!(t.innermost(), Some(&("b", 2)));
     assert_eq!(t.end(|p| p.0 == "c"), None);
     assert_eq!(t.unmatched(), 1);
@@ -339,4 +339,52 @@ fn phases_pair_innermost_first_and_bound_open_ones() {
     let left: Vec<_> = t.drain().collect();
     assert_eq!(left, [("b", 12), ("a", 14)]);
     assert_eq!(t.innermost(), None);
+}
+
+#[test]
+fn implausible_counters_are_left_out_of_every_figure() {
+    use crate::accounting::{Implausible, MAX_PLAUSIBLE_BYTES, check_plausible, screen};
+    let total = 4_059_240 * KIB;
+    let mut c = Counters::new();
+    c.set(Counter::MemTotal, Some(total));
+    c.set(Counter::MemAvailable, Some(total / 2));
+    c.set(Counter::NvMapMemUsed, Some(999_999_999_999 * KIB));
+    c.set(Counter::TreeRss, Some(total * 2)); // shared pages: a sum may exceed RAM
+    c.set(Counter::SwapTotal, Some(MAX_PLAUSIBLE_BYTES + 1));
+    c.set(Counter::TreeProcesses, Some(u64::MAX)); // a count, not a size
+    let (kept, mask) = screen(&c, Architecture::Unified);
+    let flagged = (1 << Counter::NvMapMemUsed as u64) | (1 << Counter::SwapTotal as u64);
+    assert_eq!(mask, flagged);
+    assert_eq!(kept.get(Counter::NvMapMemUsed), None);
+    assert_eq!(kept.get(Counter::TreeRss), Some(total * 2));
+    assert_eq!(kept.get(Counter::TreeProcesses), Some(u64::MAX));
+    assert_eq!(
+        check_plausible(
+            Counter::GpuUsed,
+            total + 1,
+            Some(total),
+            Architecture::Unified
+        ),
+        Some(Implausible::AboveMemTotal)
+    );
+    assert_eq!(
+        check_plausible(
+            Counter::GpuUsed,
+            total + 1,
+            Some(total),
+            Architecture::Discrete
+        ),
+        None,
+        "VRAM is not part of MemTotal"
+    );
+    let platform = Platform {
+        architecture: Architecture::Unified,
+        gpu_source: GpuSource::MeminfoNvmap,
+        ..Platform::default()
+    };
+    let f = figures(&platform, &c);
+    assert_eq!(f.implausible, flagged);
+    assert_eq!(f.gpu_used, None, "never a figure");
+    assert_eq!(f.used, Some(total - total / 2));
+    assert_eq!(f.swap_used, None);
 }

@@ -174,25 +174,46 @@ impl Meminfo {
     }
 }
 
-/// Reads the value part of a meminfo line: blanks, digits, optional blanks and
-/// `kB`, optional blanks, then the end of the line (`\n` or the end of input).
-///
-/// `kB` values come back in bytes; unit-less values (hugepage counts) as they are.
+/// Reads the value part of a meminfo (or `status`) size line: blanks, digits,
+/// blanks, `kB`, optional blanks, then the end of the line (`\n` or the end of
+/// input), in bytes. A size without its `kB` unit is malformed (`None`): read
+/// as bytes it would be 1024 times too small.
 #[inline]
 pub(crate) fn value(rest: &[u8]) -> Option<u64> {
+    value_with_unit(rest, true)
+}
+
+/// The value of a unit-less line (the hugepage counts); a `kB` there is malformed.
+#[inline]
+fn count_value(rest: &[u8]) -> Option<u64> {
+    value_with_unit(rest, false)
+}
+
+#[inline]
+fn value_with_unit(rest: &[u8], kib: bool) -> Option<u64> {
     let rest = rest.get(blank_len(rest)..)?;
     let (n, used) = leading_u64(rest)?;
     let rest = rest.get(used..)?;
     let rest = rest.get(blank_len(rest)..)?;
-    let (n, rest) = match rest.strip_prefix(b"kB") {
-        Some(r) => (n.checked_mul(1024)?, r),
-        None => (n, rest),
+    let (n, rest) = match (rest.strip_prefix(b"kB"), kib) {
+        (Some(r), true) => (n.checked_mul(1024)?, r),
+        (None, false) => (n, rest),
+        _ => return None,
     };
     let rest = rest.get(blank_len(rest)..)?;
     match rest.first() {
         None | Some(b'\n') => Some(n),
         Some(b'\r') if matches!(rest.get(1), None | Some(b'\n')) => Some(n),
         _ => None,
+    }
+}
+
+/// The value of field `i`: the hugepage counts have no unit, every other field is `kB`.
+#[inline]
+fn field_value(i: usize, rest: &[u8]) -> Option<u64> {
+    match i {
+        13 | 14 => count_value(rest),
+        _ => value(rest),
     }
 }
 
@@ -225,7 +246,7 @@ fn parse_keyed(text: &[u8], layout: &mut Layout) -> Result<Meminfo, ParseError> 
         }
         *seen = off;
         if let Some(slot) = m.slot(i) {
-            *slot = line.get(colon + 1..).and_then(value);
+            *slot = line.get(colon + 1..).and_then(|rest| field_value(i, rest));
         }
     }
     if m.mem_total.is_none() {
@@ -309,7 +330,7 @@ impl MeminfoParser {
                 return None;
             }
             let rest = text.get(off..)?.strip_prefix(*key)?;
-            *m.slot(i)? = Some(value(rest)?);
+            *m.slot(i)? = Some(field_value(i, rest)?);
         }
         Some(m)
     }
@@ -461,5 +482,29 @@ mod tests {
         assert_eq!(m.buffers, None, "overflow is unknown");
         let m = parse_meminfo(b"MemTotal:\t8 kB\r\n").unwrap();
         assert_eq!(m.mem_total, Some(8192));
+    }
+
+    /// The meminfo without units: read as bytes, every figure was
+    /// 1024 times too small. A size line without `kB` is malformed; a count
+    /// line with `kB` is too.
+    #[test]
+    fn sizes_without_their_unit_are_malformed() {
+        let text = b"MemTotal: 8000000\nMemFree: 100 kB\nHugePages_Total: 4 kB\nHugePages_Free: 2\nHugepagesize: 2048 kB\n";
+        assert_eq!(
+            parse_meminfo(text),
+            Err(ParseError::MissingField("MemTotal"))
+        );
+        let m = parse_meminfo(
+            b"MemTotal: 8 kB\nMemFree: 100\nHugePages_Total: 4 kB\nHugePages_Free: 2\n",
+        )
+        .unwrap();
+        assert_eq!(m.mem_free, None);
+        assert_eq!(m.hugepages_total, None);
+        assert_eq!(m.hugepages_free, Some(2));
+        // The cached-layout path agrees (it falls back to the keyed parse).
+        let mut p = MeminfoParser::new();
+        let text = b"MemTotal: 8 kB\nMemFree: 100\n";
+        assert_eq!(p.parse(text).unwrap().mem_free, None);
+        assert_eq!(p.parse(text).unwrap().mem_free, None);
     }
 }

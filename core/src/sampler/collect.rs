@@ -24,6 +24,9 @@ use std::path::{Path, PathBuf};
 
 const NVMAP_TOTAL: &str = "/sys/kernel/debug/nvmap/stats/total_memory";
 const NVMAP_CLIENTS: &str = "/sys/kernel/debug/nvmap/iovmm/clients";
+/// The bound on nvmap's client list: one line of about 60 bytes per client
+/// process, so 1 MiB holds about 17 000 clients.
+const NVMAP_CLIENTS_MAX_BYTES: usize = 1 << 20;
 
 /// Values read on the slow path and carried into every sample.
 #[derive(Debug, Clone, Copy, Default)]

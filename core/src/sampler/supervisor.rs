@@ -15,7 +15,7 @@ use super::sample_loop::{SamplerOutcome, sample_loop};
 use super::tracer::StopReport;
 use super::writer::Writer;
 use crate::accounting::PressureTracker;
-use crate::record::{End, Record};
+use crate::record::{End, Header, Record};
 use crate::wire::TraceWriter;
 use heapless::spsc;
 use std::io::Write;
@@ -34,6 +34,7 @@ pub(super) const WAKE_RECORDS: usize = RING / 4;
 pub(super) fn supervise<W: Write>(
     collector: Collector,
     trace: TraceWriter<W>,
+    header: Header,
     shared: Arc<Shared>,
     interval_ns: u64,
     pressure: PressureTracker,
@@ -41,7 +42,7 @@ pub(super) fn supervise<W: Write>(
 ) -> Result<StopReport, SamplerError> {
     let mut ring: Box<spsc::Queue<Record, RING>> = Box::new(spsc::Queue::new());
     let (producer, mut consumer) = ring.split();
-    let mut writer = Writer::new(trace);
+    let mut writer = Writer::new(trace, header);
     let _ = shared.writer.set(std::thread::current());
     let outcome = std::thread::scope(|scope| {
         let sampler = std::thread::Builder::new()
@@ -89,6 +90,9 @@ pub(super) fn supervise<W: Write>(
     shared.running.store(false, Ordering::Release);
     drain_events(&shared, &mut writer);
     let end = end_record(&shared, &outcome);
+    // The last copy of the header comes just before the end.
+    writer.flush();
+    writer.write_header_copy();
     writer.add(Record::End(end));
     writer.flush();
     if outcome.processes_overflowed > 0 {

@@ -103,6 +103,7 @@ impl Tracer {
         let shared = Arc::new(Shared::new(start_mono_ns, cfg.channel.clone()));
         let sup_shared = Arc::clone(&shared);
         let tree_target = header.pid.is_some();
+        let header_copy = header.clone();
         let supervisor = std::thread::Builder::new()
             .name("jetmem-writer".into())
             .stack_size(8 << 20)
@@ -110,6 +111,7 @@ impl Tracer {
                 supervise(
                     collector,
                     trace,
+                    header_copy,
                     sup_shared,
                     interval.as_nanos(),
                     PressureTracker::new(pressure),

@@ -3,8 +3,8 @@
 //! [`TraceWriter`].
 
 use super::clock::mono_ns;
-use crate::record::Record;
-use crate::wire::TraceWriter;
+use crate::record::{Header, Record};
+use crate::wire::{HEADER_COPY_FRAMES, TraceWriter};
 use std::io::{self, Write};
 
 /// Records kept between two flushes before a flush is forced.
@@ -13,6 +13,13 @@ const PENDING: usize = 8192;
 /// Pending records and the trace they go to.
 pub(super) struct Writer<W> {
     trace: TraceWriter<W>,
+    /// The header, repeated every [`HEADER_COPY_FRAMES`] frames and before
+    /// the end (format 1.1, docs/trace-format.md §7.2).
+    header: Header,
+    /// Header copies written.
+    copies: u64,
+    /// `trace.frames()` at the last header (or copy).
+    last_header_frame: u64,
     pending: Vec<Record>,
     /// The first write error; nothing is written after it.
     pub(super) error: Option<io::Error>,
@@ -21,19 +28,33 @@ pub(super) struct Writer<W> {
 }
 
 impl<W: Write> Writer<W> {
-    /// Takes over a trace whose header is written.
-    pub(super) fn new(trace: TraceWriter<W>) -> Writer<W> {
+    /// Takes over a trace whose `header` is written.
+    pub(super) fn new(trace: TraceWriter<W>, header: Header) -> Writer<W> {
         Writer {
+            last_header_frame: trace.frames(),
             trace,
+            header,
+            copies: 0,
             pending: Vec::with_capacity(PENDING),
             error: None,
             last_flush: mono_ns(),
         }
     }
 
-    /// Record frames written (the header frame not counted).
+    /// Record frames written (the header frame and its copies not counted).
     pub(super) fn record_frames(&self) -> u64 {
-        self.trace.frames().saturating_sub(1)
+        self.trace.frames().saturating_sub(1 + self.copies)
+    }
+
+    /// Writes a frame holding a copy of the header.
+    pub(super) fn write_header_copy(&mut self) {
+        if self.error.is_none() {
+            if let Err(e) = self.trace.write_header(&self.header) {
+                self.error = Some(e);
+            }
+            self.copies += 1;
+            self.last_header_frame = self.trace.frames();
+        }
     }
 
     /// Queues a record, flushing first if the buffer is full.
@@ -61,5 +82,8 @@ impl<W: Write> Writer<W> {
             }
         }
         self.pending.clear();
+        if self.trace.frames() - self.last_header_frame >= HEADER_COPY_FRAMES {
+            self.write_header_copy();
+        }
     }
 }

@@ -24,6 +24,27 @@ pub(crate) fn crc32c(a: &[u8], b: &[u8]) -> u32 {
     table(a, b)
 }
 
+/// The raw CRC-32C state (no inversions) after feeding `bytes` from `state`,
+/// by the CPU's instruction when it has one.
+#[cfg(feature = "std")]
+#[inline]
+pub(crate) fn raw_update(state: u32, bytes: &[u8]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("sse4.2") {
+        // SAFETY: the CPU has SSE 4.2, checked just above.
+        return unsafe { hw::update(state, bytes) };
+    }
+    #[cfg(target_arch = "aarch64")]
+    if std::arch::is_aarch64_feature_detected!("crc") {
+        // SAFETY: the CPU has the CRC extension, checked just above.
+        return unsafe { hw::update(state, bytes) };
+    }
+    // The crate reflects a custom initial value and inverts the result.
+    let mut digest = TABLE.digest_with_initial(state.reverse_bits());
+    digest.update(bytes);
+    !digest.finalize()
+}
+
 /// The portable table form.
 fn table(a: &[u8], b: &[u8]) -> u32 {
     let mut digest = TABLE.digest();
@@ -89,6 +110,8 @@ mod tests {
                 let (a, b) = data.split_at(cut);
                 let b = &b[..len.min(b.len())];
                 assert_eq!(crc32c(a, b), table(a, b), "cut {cut} len {len}");
+                #[cfg(feature = "std")]
+                assert_eq!(!raw_update(raw_update(!0, a), b), table(a, b));
             }
         }
     }

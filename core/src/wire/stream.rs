@@ -6,14 +6,19 @@
 //! [`DecodeStats`]. A trace cut off mid-frame ends with a truncated tail, which
 //! is counted too.
 
+use super::span_crc::SpanCrc;
 use super::{
     Cursor, CursorState, Decoded, FORMAT_MAJOR, FORMAT_MINOR, FRAME_HEADER_LEN, FrameCheck, Item,
-    MAX_PAYLOAD_LEN, PREAMBLE_LEN, Preamble, SYNC, check_frame, next_sync, read_preamble,
+    MAX_PAYLOAD_LEN, PREAMBLE_LEN, Preamble, SYNC, check_frame_with, crc, next_sync, read_preamble,
 };
 use crate::record::{Record, Sample};
 use std::io::{self, Read};
 
 const CHUNK: usize = 64 * 1024;
+
+/// Bytes a reader may check by reading them again before it has moved past
+/// as many: beyond this credit, candidates are checked through [`SpanCrc`].
+const CRC_CREDIT: u64 = 2 * (FRAME_HEADER_LEN + MAX_PAYLOAD_LEN) as u64;
 
 /// Why a trace could not be opened or read.
 #[derive(Debug)]
@@ -99,6 +104,13 @@ pub struct TraceReader<R> {
     frame: Option<(usize, usize, CursorState)>,
     /// The current frame's latest sample: the base of its next delta sample.
     sample: Sample,
+    /// CRC states of the buffer, for checking candidates in O(1) during a resync.
+    span: SpanCrc,
+    /// Bytes that may still be checked directly: earned by every byte the
+    /// reader moves past, spent by every byte it checks by reading it again.
+    credit: u64,
+    /// Bytes checked directly so far.
+    direct_crc_bytes: u64,
 }
 
 impl<R: Read> TraceReader<R> {
@@ -136,6 +148,9 @@ impl<R: Read> TraceReader<R> {
             damaged_since_frame: 0,
             frame: None,
             sample: Sample::default(),
+            span: SpanCrc::default(),
+            credit: CRC_CREDIT,
+            direct_crc_bytes: 0,
         })
     }
 
@@ -149,18 +164,32 @@ impl<R: Read> TraceReader<R> {
         self.stats
     }
 
+    /// Bytes of CRC work so far: bytes checked by reading them again, plus
+    /// bytes stepped for the resync search. At most about three times the
+    /// input's length, whatever the input (docs/trace-format.md, section 7.1).
+    pub fn crc_work_bytes(&self) -> u64 {
+        self.direct_crc_bytes + self.span.stepped()
+    }
+
     /// Makes sure at least `want` bytes are buffered from `start`, unless the input ends.
+    ///
+    /// The buffered bytes move to the front only when fewer than a chunk
+    /// fits after `want`, and the buffer grows to twice `want`, so every
+    /// byte is moved a bounded number of times (linear time on any input).
     fn fill(&mut self, want: usize) -> io::Result<()> {
         if self.end - self.start >= want || self.eof {
             return Ok(());
         }
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        if self.buf.len() < want + CHUNK {
-            self.buf.resize(want + CHUNK, 0);
+        if self.start + want + CHUNK > self.buf.len() {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.span.shift(self.start);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            if self.buf.len() < want + CHUNK {
+                self.buf.resize(2 * want + CHUNK, 0);
+            }
         }
         // Read at least `want`, and opportunistically fill the buffer.
         while self.end < self.buf.len() && !self.eof {
@@ -169,7 +198,7 @@ impl<R: Read> TraceReader<R> {
                 Ok(0) => self.eof = true,
                 Ok(n) => {
                     self.end += n;
-                    if self.end >= want {
+                    if self.end - self.start >= want {
                         break;
                     }
                 }
@@ -182,6 +211,7 @@ impl<R: Read> TraceReader<R> {
 
     fn skip(&mut self, n: usize) {
         self.start += n;
+        self.credit += n as u64;
         self.stats.skipped_bytes += n as u64;
     }
 
@@ -210,11 +240,26 @@ impl<R: Read> TraceReader<R> {
                 return Ok(false);
             }
             let window = self.buf.get(self.start..self.end).unwrap_or(&[]);
-            match check_frame(window) {
+            let (start, buf, span) = (self.start, &self.buf, &mut self.span);
+            let (credit, direct) = (&mut self.credit, &mut self.direct_crc_bytes);
+            let check = check_frame_with(window, |len, a, b| {
+                // Read the payload again while that stays linear in the bytes
+                // passed; otherwise (a run of fake headers) check it in O(1).
+                let n = (b - a) as u64;
+                if n <= *credit {
+                    *credit -= n;
+                    *direct += n;
+                    crc::crc32c(len, window.get(a..b).unwrap_or(&[]))
+                } else {
+                    span.crc(buf, len, start + a, start + b)
+                }
+            });
+            match check {
                 FrameCheck::Frame { payload, len } => {
                     let at = self.start + FRAME_HEADER_LEN;
                     let payload_len = payload.len();
                     self.start += len;
+                    self.credit += len as u64;
                     if self.begin_frame(at, payload_len) {
                         return Ok(true);
                     }

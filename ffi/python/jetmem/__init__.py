@@ -63,6 +63,8 @@ BUFFER_TOO_SMALL = 8
 PANIC = 9
 SAMPLER_ERROR = 10
 NOT_RECORDING = 11
+EXISTS = 12
+FORKED = 13
 
 #: The environment variable `jetmem record` names its marker channel in.
 CHANNEL_ENV = "JETMEM_CHANNEL"
@@ -74,6 +76,7 @@ _KINDS = {"begin": MARK_BEGIN, "end": MARK_END, "instant": MARK_INSTANT}
 
 FLAG_SYSTEM = 1 << 0
 FLAG_NO_CUDA = 1 << 1
+FLAG_FORCE = 1 << 2
 
 #: An allocator figure that is not known (UINT64_MAX in C).
 UNKNOWN = (1 << 64) - 1
@@ -215,7 +218,7 @@ class Tracer:
     """A running in-process tracer. Thread-safe: mark from any thread."""
 
     def __init__(self, path, interval="10ms", label=None, pid=0, system=False, cuda=True,
-                 root=None):
+                 root=None, force=False):
         lib = _get_lib()
         cfg = _Config()
         _check(lib.jetmem_config_default(ctypes.byref(cfg)))
@@ -223,7 +226,8 @@ class Tracer:
         cfg.interval_ns = _interval_ns(interval)
         cfg.label = None if label is None else _cstr(label, "label")
         cfg.pid = int(pid)
-        cfg.flags = (FLAG_SYSTEM if system else 0) | (0 if cuda else FLAG_NO_CUDA)
+        cfg.flags = ((FLAG_SYSTEM if system else 0) | (0 if cuda else FLAG_NO_CUDA)
+                     | (FLAG_FORCE if force else 0))
         cfg.root = None if root is None else _cstr(os.fspath(root), "root")
         handle = ctypes.c_void_p()
         _check(lib.jetmem_tracer_start(ctypes.byref(cfg), ctypes.byref(handle)),
@@ -299,7 +303,8 @@ class Tracer:
             try:
                 self.stop()
             except Error as e:
-                if e.code != ALREADY_STOPPED:
+                # FORKED: a fork's copy of the tracer; the parent finishes the file.
+                if e.code not in (ALREADY_STOPPED, FORKED):
                     raise
 
     def __enter__(self):
@@ -330,10 +335,13 @@ def _stop_all_at_exit():
 atexit.register(_stop_all_at_exit)
 
 
-def trace(path, interval="10ms", label=None, pid=0, system=False, cuda=True, root=None):
-    """Starts tracing into ``path``; use as ``with jetmem.trace(...) as t:``."""
+def trace(path, interval="10ms", label=None, pid=0, system=False, cuda=True, root=None,
+          force=False):
+    """Starts tracing into ``path``; use as ``with jetmem.trace(...) as t:``.
+    An existing file raises Error(EXISTS) unless ``force=True`` (which still
+    never replaces anything but a regular file)."""
     return Tracer(path, interval=interval, label=label, pid=pid, system=system, cuda=cuda,
-                  root=root)
+                  root=root, force=force)
 
 
 def current():

@@ -200,7 +200,7 @@ impl Comparison {
             .rows
             .iter()
             .map(|r| {
-                let mut cells = vec![r.label.clone()];
+                let mut cells = vec![crate::escape::printable(&r.label).into_owned()];
                 match &r.delta {
                     None => cells.extend((0..=FIGURES.len()).map(|_| "baseline".to_owned())),
                     Some(d) => {
@@ -219,6 +219,7 @@ impl Comparison {
                 cells.push(match (&r.frame_phase, r.frames_per_s) {
                     (Some(label), Some(fps)) => {
                         let pct = r.delta.as_ref().and_then(|d| d.frames_per_s_percent);
+                        let label = crate::escape::printable(label);
                         match (pct, &r.delta) {
                             (Some(p), _) => format!("{fps:.1} {label} ({p:+.1} %)"),
                             (None, None) => format!("{fps:.1} {label} (baseline)"),

@@ -1,14 +1,17 @@
 //! CSV: one summary row per trace, pandas-ready (units in column names).
 
+use crate::escape::printable;
 use crate::report::model::Report;
 use crate::report::summary::{CSV_COLUMNS, csv_cells};
 
-/// Quotes a CSV field when it needs it (RFC 4180).
+/// Escapes control characters (`escape::printable`), then quotes a CSV field
+/// when it needs it (RFC 4180).
 pub fn field(s: &str) -> String {
+    let s = printable(s);
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_owned()
+        s.into_owned()
     }
 }
 

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use crate::args::PhaseView;
+use crate::escape::printable;
 use crate::report::comparison::Comparison;
 use crate::report::model::Report;
 use crate::report::phase_compare;
@@ -15,7 +16,7 @@ use crate::style::Style;
 use crate::units::bytes;
 
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|")
+    printable(s).replace('|', "\\|")
 }
 
 fn table(o: &mut String, head: &[&str], rows: &[Vec<String>]) {

@@ -26,7 +26,11 @@ pub fn comparison_text(reports: &[Report], view: PhaseView, baseline: usize) -> 
     let mut o = aligned(TABLE_COLUMNS, &rows, "");
     let c = Comparison::new(reports, baseline);
     let (head, rows) = c.delta_table();
-    let _ = writeln!(o, "\nAgainst the baseline: {}", c.baseline_label());
+    let _ = writeln!(
+        o,
+        "\nAgainst the baseline: {}",
+        crate::escape::printable(c.baseline_label())
+    );
     let head: Vec<&str> = head.iter().map(String::as_str).collect();
     o.push_str(&aligned(&head, &rows, ""));
     if view != PhaseView::Count {
@@ -43,7 +47,7 @@ pub fn comparison_text(reports: &[Report], view: PhaseView, baseline: usize) -> 
             let _ = writeln!(
                 o,
                 "\nPhases across traces (Δ against {})",
-                c.baseline_label()
+                crate::escape::printable(c.baseline_label())
             );
             let head: Vec<&str> = head.iter().map(String::as_str).collect();
             o.push_str(&aligned(&head, &rows, ""));

@@ -40,6 +40,43 @@ pub struct Report {
     pub phase_summary: Vec<PhaseSummary>,
     pub advice: Vec<Advice>,
     pub tracer: TracerCost,
+    /// Values left out of every figure as implausible; absent from JSON when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub implausible: Vec<ImplausibleValue>,
+    /// What the bounded analysis left out; absent from JSON when nothing was.
+    #[serde(skip_serializing_if = "Omitted::is_empty")]
+    pub omitted: Omitted,
+}
+
+/// A value found implausible (`core::accounting::plausible`): never a figure.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImplausibleValue {
+    /// Its source: the counter's key (`nvmap_mem_used_bytes`) or `budget_bytes`.
+    pub source: &'static str,
+    /// The largest such value seen.
+    pub max_value: u64,
+    /// The rule it broke (`above MemTotal`, `above 2^50 bytes`).
+    pub rule: &'static str,
+}
+
+/// What a report leaves out to stay bounded on any trace (docs/report-json.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Omitted {
+    /// Begin marks not tracked because the most phases were open at once (`unclosed`).
+    pub unclosed_phases: u64,
+    /// Closed phases beyond the most a report lists.
+    pub phases: u64,
+    /// Pressure/budget events beyond the most a report lists.
+    pub pressure_events: u64,
+    /// Processes beyond the most a report follows.
+    pub processes: u64,
+}
+
+impl Omitted {
+    /// Whether nothing was left out.
+    pub fn is_empty(&self) -> bool {
+        *self == Omitted::default()
+    }
 }
 
 /// The recorder's own cost and cadence (`core::accounting::Cadence` and the `End` record).

@@ -49,7 +49,11 @@ pub fn table(reports: &[Report], baseline: usize) -> (Vec<String>, Vec<Vec<Strin
         .iter()
         .map(|(label, r, p)| {
             let Some(p) = p else {
-                let mut row = vec![(*label).to_owned(), r.label.clone(), "0".to_owned()];
+                let mut row = vec![
+                    crate::escape::printable(label).into_owned(),
+                    crate::escape::printable(&r.label).into_owned(),
+                    "0".to_owned(),
+                ];
                 row.extend((0..4).map(|_| "-".to_owned()));
                 return row;
             };
@@ -65,8 +69,8 @@ pub fn table(reports: &[Report], baseline: usize) -> (Vec<String>, Vec<Vec<Strin
             let cell =
                 |u: ColumnUnit, v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| u.plain(v));
             vec![
-                (*label).to_owned(),
-                r.label.clone(),
+                crate::escape::printable(label).into_owned(),
+                crate::escape::printable(&r.label).into_owned(),
                 p.count.to_string(),
                 p.duration_p95_s
                     .map_or_else(|| "-".to_owned(), |s| format!("{s:.3}")),

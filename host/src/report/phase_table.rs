@@ -47,7 +47,7 @@ pub fn summary_rows(r: &Report) -> Vec<Vec<String>> {
                 pids.push(format!("+{}", p.pids.len() - PIDS_SHOWN));
             }
             vec![
-                p.label.clone(),
+                crate::escape::printable(&p.label).into_owned(),
                 p.count.to_string(),
                 if pids.is_empty() {
                     "-".to_owned()
@@ -74,9 +74,9 @@ pub fn occurrence_rows(r: &Report) -> Vec<Vec<String>> {
         .map(|p| {
             vec![
                 if p.closed {
-                    p.label.clone()
+                    crate::escape::printable(&p.label).into_owned()
                 } else {
-                    format!("{} (not closed)", p.label)
+                    format!("{} (not closed)", crate::escape::printable(&p.label))
                 },
                 format!("{:.3}", p.start_s),
                 format!("{:.3}", p.duration_s),

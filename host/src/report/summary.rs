@@ -2,6 +2,7 @@
 
 use jetmem_core::record::Architecture;
 
+use crate::escape::printable;
 use crate::report::model::Report;
 use crate::units::bytes;
 
@@ -72,7 +73,7 @@ fn gpu_cell(r: &Report) -> String {
 /// The human cells of one report, in [`TABLE_COLUMNS`] order.
 pub fn table_cells(r: &Report) -> Vec<String> {
     vec![
-        r.label.clone(),
+        printable(&r.label).into_owned(),
         r.architecture.as_str().to_owned(),
         match r.architecture {
             Architecture::Discrete => r

@@ -6,6 +6,7 @@ use jetmem_core::accounting::USED_DIFFERENCE;
 use jetmem_core::record::{Architecture, GpuSource};
 
 use crate::args::PhaseView;
+use crate::escape::printable;
 use crate::report::aligned;
 use crate::report::model::{Report, Tegrastats};
 use crate::report::phase_table::{
@@ -26,21 +27,11 @@ pub fn render(r: &Report, phases: PhaseView, style: Style) -> String {
 /// The figures part of the report, without phases, events and advice.
 pub fn summary(r: &Report, style: Style) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "{}", style.bold(&format!("jetmem report: {}", r.label)));
+    let title = format!("jetmem report: {}", printable(&r.label));
+    let _ = writeln!(o, "{}", style.bold(&title));
     if !r.command.is_empty() {
         // One line, whatever the arguments hold (`python3 -c` scripts have newlines).
-        let one_line: String = r
-            .command
-            .chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect();
-        let _ = writeln!(o, "Command: {one_line}");
+        let _ = writeln!(o, "Command: {}", printable(&r.command));
     }
     match r.architecture {
         Architecture::Unified => unified(&mut o, r),
@@ -48,6 +39,13 @@ pub fn summary(r: &Report, style: Style) -> String {
         _ => cpu_only(&mut o, r),
     }
     common(&mut o, r, style);
+    for v in &r.implausible {
+        let _ = writeln!(
+            o,
+            "Implausible: {} reached {} B ({}); left out of every figure",
+            v.source, v.max_value, v.rule
+        );
+    }
     o
 }
 
@@ -90,7 +88,7 @@ fn machine(r: &Report) -> String {
     if parts.is_empty() {
         String::new()
     } else {
-        format!(" ({})", parts.join(", "))
+        format!(" ({})", printable(&parts.join(", ")))
     }
 }
 
@@ -213,7 +211,7 @@ fn common(o: &mut String, r: &Report, style: Style) {
                 .map(|t| {
                     format!(
                         "{} ({}) {}",
-                        t.name.as_deref().unwrap_or("?"),
+                        printable(t.name.as_deref().unwrap_or("?")),
                         t.pid,
                         opt_bytes(t.rss_peak_bytes)
                     )

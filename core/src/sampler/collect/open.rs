@@ -4,11 +4,12 @@
 use super::super::cgroup_path::{CgroupFiles, memory_cgroup, root_cgroup};
 use super::super::cuda::{Cuda, CudaUnavailable};
 use super::super::source::{
-    FileSource, SourceState, SourceStatus, open_optional, open_recorded, read_small, under,
+    FileSource, SourceState, SourceStatus, open_optional, open_optional_bounded, open_recorded,
+    read_small, under,
 };
 use super::super::tree::ProcessTree;
 use super::super::{SamplerError, Target};
-use super::{Collector, NVMAP_CLIENTS, NVMAP_TOTAL, Sticky, page_size};
+use super::{Collector, NVMAP_CLIENTS, NVMAP_CLIENTS_MAX_BYTES, NVMAP_TOTAL, Sticky, page_size};
 use crate::accounting::{Access, GpuAvailability, select_gpu_source};
 use crate::parse::gpu_load::GPU_LOAD_PATHS;
 use crate::parse::kernel::parse_version_release;
@@ -233,7 +234,14 @@ impl Collector {
             &mut sources,
         );
         let nvmap_total = open_optional(root, "nvmap-total", NVMAP_TOTAL, 64, &mut sources);
-        let nvmap_clients = open_optional(root, "nvmap-clients", NVMAP_CLIENTS, 8192, &mut sources);
+        let nvmap_clients = open_optional_bounded(
+            root,
+            "nvmap-clients",
+            NVMAP_CLIENTS,
+            8192,
+            NVMAP_CLIENTS_MAX_BYTES,
+            &mut sources,
+        );
         let gpu_load = open_gpu_load(root, &mut sources);
         let zram = open_zram(root);
         let nvmap_ok = meminfo_has_nvmap || nvmap_total.is_some() || nvmap_clients.is_some();

@@ -12,7 +12,7 @@ use std::io::Read;
 impl ProcessTree {
     /// Reads a small file at `self.path` into `buf`; the number of bytes, or None.
     fn read_path(&self, buf: &mut [u8]) -> Option<usize> {
-        let mut f = std::fs::File::open(&self.path).ok()?;
+        let mut f = super::super::source::open_regular(&self.path).ok()?;
         let mut n = 0;
         while n < buf.len() {
             match f.read(buf.get_mut(n..)?) {
