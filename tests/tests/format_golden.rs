@@ -12,8 +12,8 @@ mod format_support;
 
 use format_support::{Entry, frame, header, preamble, read_all};
 use jetmem_core::record::{
-    Allocator, ChannelLost, Counter, Counters, Dropped, End, Event, EventKind, Mark, MarkKind,
-    ProcessChange, ProcessEvent, ProcessMemory, Record, Sample,
+    Allocator, ChannelLost, Counter, Counters, CudaHook, Dropped, End, Event, EventKind, Mark,
+    MarkKind, ProcessChange, ProcessEvent, ProcessMemory, Record, Sample,
 };
 use jetmem_core::text::truncated;
 use jetmem_core::wire::{FORMAT_MAJOR, FORMAT_MINOR, Item, tag};
@@ -36,6 +36,8 @@ const NAMES: &[&str] = &[
     "mark-pid",
     "allocator-pid",
     "channel-overflow",
+    // 1.1: the --cuda-hook snapshot (issue 12).
+    "cuda-hook",
 ];
 
 fn golden_root() -> PathBuf {
@@ -147,6 +149,15 @@ fn entries(name: &str) -> Vec<Entry> {
             t_ns: 2_000_000_000,
             pid: 4243,
             records: 17,
+        }))],
+        "cuda-hook" => vec![r(Record::CudaHook(CudaHook {
+            t_ns: 3_000_000_000,
+            pid: 4243,
+            live: [768 << 20, 0, 64 << 20, 2 << 20],
+            peak: [1 << 30, 16 << 20, 128 << 20, 2 << 20],
+            allocations: 12,
+            frees: 7,
+            table_overflow: 0,
         }))],
         other => panic!("no golden entries for {other}"),
     }

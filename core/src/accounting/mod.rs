@@ -2,7 +2,8 @@
 //! figures a report shows, and the only place a figure is derived: used, CUDA
 //! used, the GPU source, headroom, the default budget, pressure with its
 //! hysteresis, timestamped peaks and Begin/End phase pairing. One small file per
-//! rule: [`figures`](figures()), `gpu_source`, `pressure`, `peaks`, `phases`. Every definition, with its source, is in
+//! rule: [`figures`](figures()), `gpu_source`, `pressure`, `peaks`, `phases`,
+//! `cuda_hook` (the `--cuda-hook` tree totals). Every definition, with its source, is in
 //! `docs/accounting.md`; the short form:
 //!
 //! * system used = `MemTotal − MemAvailable` (primary); `MemTotal − MemFree −
@@ -12,12 +13,14 @@
 //! * discrete GPU: total = VRAM used + RAM used;
 //! * CUDA free on Tegra ≈ `MemFree`: never shown as "available".
 
+mod cuda_hook;
 mod figures;
 mod gpu_source;
 mod peaks;
 mod phases;
 mod pressure;
 
+pub use cuda_hook::{HOOK_PROCESSES, HookTotals};
 pub use figures::{Figures, USED_DEFINITION, cuda_used, figures};
 pub use gpu_source::{
     Access, GpuAvailability, REASON_CUDA_FOR_NVMAP, REASON_NEEDS_ROOT, REASON_NO_SOURCE,
