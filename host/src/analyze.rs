@@ -93,6 +93,8 @@ pub struct Analyzer {
     procs: BTreeMap<u32, ProcessPeak>,
     /// Marker-channel records lost, per writer pid (`ChannelLost`).
     channel_lost: BTreeMap<u32, u64>,
+    /// `--cuda-hook` snapshots (`None`: the run was not hooked).
+    cuda_hook: Option<HookState>,
 }
 
 impl Analyzer {
@@ -117,6 +119,7 @@ impl Analyzer {
             points: Vec::new(),
             procs: BTreeMap::new(),
             channel_lost: BTreeMap::new(),
+            cuda_hook: None,
         }
     }
 
@@ -164,6 +167,7 @@ impl Analyzer {
             }
             Record::Dropped(d) => self.dropped += d.samples,
             Record::ChannelLost(c) => *self.channel_lost.entry(c.pid).or_default() += c.records,
+            Record::CudaHook(c) => self.cuda_hook.get_or_insert_default().push(c),
             Record::End(e) => self.end = Some(*e),
             _ => {}
         }
@@ -295,6 +299,10 @@ impl Analyzer {
             pressure_events: std::mem::take(&mut self.events),
             phases: std::mem::take(&mut self.phases),
             phase_summary,
+            cuda_hook: self
+                .cuda_hook
+                .as_ref()
+                .map(|h| h.report(|pid| self.procs.get(&pid).and_then(|p| p.name.clone()))),
             advice: Vec::new(),
         };
         report.advice = advice::advise(&report, &self.evidence);
@@ -465,6 +473,8 @@ pub fn analyze(path: &Path, keep_points: bool) -> Result<Analysis, CliError> {
     Ok(analyzer.finish(label, &decoded.stats))
 }
 
+mod cuda_hook;
+use cuda_hook::HookState;
 mod phase_summary;
 use phase_summary::summarise;
 

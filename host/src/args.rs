@@ -89,6 +89,10 @@ pub struct RecordArgs {
     /// Do not probe CUDA (no driver load in the recorder).
     #[arg(long)]
     pub no_cuda: bool,
+    /// Count every CUDA allocation of the command and its children, per
+    /// process, with the LD_PRELOAD interposer (docs/cuda-hook.md).
+    #[arg(long, conflicts_with_all = ["pid", "system"])]
+    pub cuda_hook: bool,
     /// The command to run and its arguments (after `--`).
     #[arg(
         value_name = "CMD",

@@ -66,6 +66,8 @@ pub struct RecordConfig {
     pub duration: Option<Duration>,
     /// Whether to print the report when recording ends.
     pub report: bool,
+    /// Whether to preload the CUDA allocation hook into the command (`--cuda-hook`).
+    pub cuda_hook: bool,
 }
 
 impl RecordConfig {
@@ -110,6 +112,7 @@ impl RecordConfig {
             sampler,
             duration: a.duration,
             report: !a.no_report,
+            cuda_hook: a.cuda_hook,
         })
     }
 }

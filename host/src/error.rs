@@ -35,6 +35,9 @@ pub enum CliError {
     /// Starting the traced command failed.
     #[error("{program}: cannot start: {source}")]
     Spawn { program: String, source: io::Error },
+    /// `--cuda-hook` cannot be used (the interposer library is missing).
+    #[error("--cuda-hook: {0}")]
+    CudaHook(String),
     /// Writing to stdout failed (other than a closed pipe).
     #[error("stdout: {0}")]
     Stdout(io::Error),

@@ -6,6 +6,7 @@
 mod analyze;
 mod args;
 mod config;
+mod cuda_hook;
 mod error;
 mod export;
 mod info;

@@ -52,7 +52,9 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
         sampler: mut cfg,
         duration,
         report,
+        cuda_hook,
     } = RecordConfig::from_args(a, unix)?;
+    let hook = cuda_hook.then(crate::cuda_hook::library).transpose()?;
     let file = create_output(&output, force)?;
     signals::install().map_err(|e| CliError::Sampler(format!("cannot catch signals: {e}")))?;
 
@@ -68,6 +70,12 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
             command.args(rest);
             if let Some(ch) = &channel {
                 command.env(channel::shm::ENV, ch.name());
+                if let Some(lib) = &hook {
+                    let old = std::env::var_os("LD_PRELOAD");
+                    command.env("LD_PRELOAD", crate::cuda_hook::preload(lib, old));
+                }
+            } else if hook.is_some() {
+                log::warn!("--cuda-hook: no marker channel, so the hook is not loaded");
             }
             cfg.channel = channel;
             let mut child = find_program(program)

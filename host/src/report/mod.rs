@@ -2,6 +2,7 @@
 
 pub mod advice;
 pub mod csv;
+pub mod cuda_hook_table;
 pub mod json;
 pub mod markdown;
 pub mod model;

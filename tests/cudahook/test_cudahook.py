@@ -1,0 +1,94 @@
+"""`jetmem record --cuda-hook` end to end against the fake libcuda.so.1: the
+runtime-like C loader (dlopen + dlsym + cuGetProcAddress_v2) runs the Python
+ctypes program as its child; the report's cuda_hook figures must be exactly
+the sizes loader.c and alloc.py allocate, per process and for the tree.
+
+Usage: test_cudahook.py JETMEM LOADER FAKECUDA_DIR WORKDIR
+"""
+import json
+import os
+import subprocess
+import sys
+
+MiB = 1 << 20
+
+
+def main():
+    jetmem, loader, fake_dir, work = sys.argv[1:5]
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = fake_dir + ":" + env.get("LD_LIBRARY_PATH", "")
+    trace = os.path.join(work, "cudahook.jmt")
+    cmd = [sys.executable, os.path.join(here, "alloc.py")]
+    subprocess.run(
+        [jetmem, "record", "--cuda-hook", "--no-report", "--force", "-o", trace, "--", loader]
+        + cmd,
+        env=env,
+        check=True,
+    )
+    report = json.loads(
+        subprocess.run(
+            [jetmem, "report", "--format", "json", trace],
+            env=env, check=True, capture_output=True, text=True,
+        ).stdout
+    )
+    hook = report["cuda_hook"]
+    procs = hook["processes"]
+    assert len(procs) == 2, procs
+    # The loader started first: the lower pid is not guaranteed, the counts are.
+    loader_p = next(p for p in procs if p["allocations"] == 9)
+    py_p = next(p for p in procs if p["allocations"] == 3)
+    want_loader = {
+        "name": os.path.basename(loader)[:15],
+        # 64 + 32 + 16, then 32 freed before the 1 MiB pitched allocation.
+        "device_peak_bytes": 112 * MiB,
+        "device_end_bytes": 65 * MiB,  # 64 + 1 left at exit; 16 freed after the child
+        "managed_peak_bytes": 10 * MiB,
+        "pinned_peak_bytes": 14 * MiB,  # 8 + 4 + 2 registered
+        "vmm_peak_bytes": 6 * MiB,
+        "allocations": 9,
+        "frees": 6,
+    }
+    want_py = {
+        "device_peak_bytes": 200 * MiB,
+        "device_end_bytes": 0,
+        "managed_peak_bytes": 0,
+        "pinned_peak_bytes": 20 * MiB,
+        "vmm_peak_bytes": 0,
+        "allocations": 3,
+        "frees": 3,
+    }
+    for got, want in ((loader_p, want_loader), (py_p, want_py)):
+        for k, v in want.items():
+            assert got[k] == v, f"{k}: got {got[k]}, want {v} in {got}"
+    assert py_p["name"] and py_p["name"].startswith("python"), py_p
+    # Tree totals at their peak moment: the child's 200 MiB while the loader
+    # held 81 MiB device; 20 MiB pinned while the loader held 8.
+    assert hook["device_peak_bytes"] == 281 * MiB, hook
+    assert hook["pinned_peak_bytes"] == 28 * MiB, hook
+    assert hook["managed_peak_bytes"] == 10 * MiB, hook
+    assert hook["vmm_peak_bytes"] == 6 * MiB, hook
+    assert hook["table_overflow"] == 0, hook
+
+    # Text and Markdown show the per-process table.
+    text = subprocess.run(
+        [jetmem, "report", trace], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    assert "CUDA allocations (--cuda-hook" in text, text
+    assert "device peak" in text and str(py_p["pid"]) in text, text
+
+    # Not hooked: cuda_hook is null.
+    plain = os.path.join(work, "plain.jmt")
+    subprocess.run(
+        [jetmem, "record", "--no-report", "--force", "-o", plain, "--", "true"],
+        env=env, check=True,
+    )
+    out = subprocess.run(
+        [jetmem, "report", "--format", "json", plain],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout
+    assert json.loads(out)["cuda_hook"] is None
+    print("cudahook: all checks passed")
+
+
+main()
