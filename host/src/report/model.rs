@@ -295,6 +295,7 @@ pub enum AdviceCode {
     GpuSourceDisagrees,
     ZramSwap,
     DamagedTrace,
+    CudaMemoryAtExit,
 }
 
 /// `Architecture` as its stable name (`"unified"`, `"discrete"`, `"cpu-only"`).
