@@ -4,6 +4,10 @@ ctypes program as its child; the report's cuda_hook figures must be exactly
 the sizes loader.c and alloc.py allocate, per process and for the tree.
 
 Usage: test_cudahook.py JETMEM LOADER FAKECUDA_DIR WORKDIR
+       test_cudahook.py --qemu JETMEM LOADER FAKECUDA_DIR WORKDIR
+The --qemu form runs an aarch64 LOADER under `qemu-aarch64 -L
+/usr/aarch64-linux-gnu` (the hook beside JETMEM must then be the aarch64 one)
+with `true` as its child: only the loader's figures are checked there.
 """
 import json
 import os
@@ -13,7 +17,35 @@ import sys
 MiB = 1 << 20
 
 
+def qemu(jetmem, loader, fake_dir, work):
+    trace = os.path.join(work, "cudahook-aarch64.jmt")
+    cmd = ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", "-E", "LD_LIBRARY_PATH=" + fake_dir,
+           loader, "true"]
+    subprocess.run(
+        [jetmem, "record", "--cuda-hook", "--no-report", "--force", "-o", trace, "--"] + cmd,
+        check=True,
+    )
+    hook = json.loads(
+        subprocess.run(
+            [jetmem, "report", "--format", "json", trace], check=True, capture_output=True,
+            text=True,
+        ).stdout
+    )["cuda_hook"]
+    (p,) = hook["processes"]
+    want = {
+        "device_peak_bytes": 112 * MiB, "device_end_bytes": 65 * MiB,
+        "managed_peak_bytes": 10 * MiB, "pinned_peak_bytes": 14 * MiB,
+        "vmm_peak_bytes": 6 * MiB, "allocations": 9, "frees": 6,
+    }
+    for k, v in want.items():
+        assert p[k] == v, f"aarch64 {k}: got {p[k]}, want {v} in {p}"
+    assert hook["device_peak_bytes"] == 112 * MiB and hook["pinned_peak_bytes"] == 14 * MiB, hook
+    print("cudahook (aarch64, qemu): all checks passed")
+
+
 def main():
+    if sys.argv[1] == "--qemu":
+        return qemu(*sys.argv[2:6])
     jetmem, loader, fake_dir, work = sys.argv[1:5]
     here = os.path.dirname(os.path.abspath(__file__))
     env = dict(os.environ)
