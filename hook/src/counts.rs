@@ -29,8 +29,8 @@ const ZERO: AtomicU64 = AtomicU64::new(0);
 
 /// The counters of this process.
 pub static COUNTS: Counts = Counts::new();
-/// The channel, mapped once at load (`None`: not under `jetmem record`).
-pub static CHANNEL: OnceLock<Option<Mapped>> = OnceLock::new();
+/// The channel, mapped once at load (unset: not under `jetmem record`).
+pub static CHANNEL: OnceLock<Mapped> = OnceLock::new();
 
 impl Counts {
     /// All zero.
@@ -85,7 +85,7 @@ impl Counts {
 
     /// Pushes a snapshot into the channel, if there is one. No lock, no allocation.
     pub fn publish(&self) {
-        if let Some(Some(ch)) = CHANNEL.get() {
+        if let Some(ch) = CHANNEL.get() {
             let _ = ch.push(Push::CudaHook(&self.snapshot()));
         }
     }

@@ -28,7 +28,9 @@ pub use resolve::dlsym;
 /// and resolves the real `dlsym`.
 extern "C" fn init() {
     resolve::init();
-    let _ = CHANNEL.get_or_init(|| Mapped::from_env().ok().flatten());
+    if let Ok(Some(ch)) = Mapped::from_env() {
+        let _ = CHANNEL.set(ch);
+    }
     // An all-zero snapshot: the recorder learns the hook was loaded here.
     COUNTS.publish();
     // SAFETY: registers a child-side handler that only stores atomics.
@@ -53,6 +55,14 @@ static INIT: extern "C" fn() = init;
 #[used]
 #[unsafe(link_section = ".fini_array")]
 static FINI: extern "C" fn() = fini;
+
+/// The driver's function behind hook `name`, once a lookup found it (for
+/// benchmarks and tests: the call without the hook).
+#[doc(hidden)]
+pub fn driver_function(name: &std::ffi::CStr) -> Option<usize> {
+    let i = NAMES.iter().position(|n| *n == name)?;
+    Some(resolve::real(i)).filter(|p| *p != 0)
+}
 
 /// Reads the out-parameter the driver filled (0 if null).
 fn out<T: Copy + Into<u64>>(p: *const T) -> u64 {
