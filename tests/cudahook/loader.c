@@ -5,8 +5,9 @@
  * ("cuMemAlloc" -> cuMemAlloc_v2, per-thread-stream "_ptsz" variants), makes
  * known allocations of every kind, then runs argv[1..] as a child while it
  * still holds 81 MiB of device and 8 MiB of pinned memory, and frees some
- * after the child exits. The figures test_cudahook.py expects follow from
- * the sizes here.
+ * after the child exits. Before that, a forked child (no exec) allocates
+ * and frees 3 MiB: the hook's fork handler must start it from zero. The
+ * figures test_cudahook.py expects follow from the sizes here.
  *
  * Usage: cudahook_loader CMD [ARGS...]   (libcuda.so.1 found by the loader path)
  */
@@ -123,6 +124,21 @@ int main(int argc, char **argv)
     /* Not counted: failed calls change nothing. */
     if (mem_alloc(NULL, MiB) == 0)
         die("cuMemAlloc(NULL) succeeded");
+
+    /* A forked child (no exec) starts from zero: 3 MiB of its own, freed. */
+    pid_t forked = fork();
+    if (forked < 0)
+        die("fork");
+    if (forked == 0) {
+        CUdeviceptr f;
+        check(mem_alloc(&f, 3 * MiB), "cuMemAlloc 3 MiB (forked child)");
+        pause_ms(300);
+        check(mem_free(f), "cuMemFree_v2 (forked child)");
+        _exit(0);
+    }
+    int fstatus = 0;
+    if (waitpid(forked, &fstatus, 0) < 0 || !WIFEXITED(fstatus) || WEXITSTATUS(fstatus) != 0)
+        die("the forked child failed");
 
     pause_ms(300); /* long enough for the recorder to see this process */
     pid_t child = fork();

@@ -31,7 +31,8 @@ def qemu(jetmem, loader, fake_dir, work):
             text=True,
         ).stdout
     )["cuda_hook"]
-    (p,) = hook["processes"]
+    p = next(p for p in hook["processes"] if p["allocations"] == 9)
+    assert len(hook["processes"]) == 2, hook
     want = {
         "device_peak_bytes": 112 * MiB, "device_end_bytes": 65 * MiB,
         "managed_peak_bytes": 10 * MiB, "pinned_peak_bytes": 14 * MiB,
@@ -66,10 +67,15 @@ def main():
     )
     hook = report["cuda_hook"]
     procs = hook["processes"]
-    assert len(procs) == 2, procs
+    assert len(procs) == 3, procs
     # The loader started first: the lower pid is not guaranteed, the counts are.
     loader_p = next(p for p in procs if p["allocations"] == 9)
     py_p = next(p for p in procs if p["allocations"] == 3)
+    # The forked child counts its own 3 MiB only, not its parent's allocations.
+    forked = next(p for p in procs if p["allocations"] == 1)
+    assert (forked["device_peak_bytes"], forked["device_end_bytes"], forked["frees"]) == (
+        3 * MiB, 0, 1), forked
+    assert forked["pinned_peak_bytes"] == forked["managed_peak_bytes"] == 0, forked
     want_loader = {
         "name": os.path.basename(loader)[:15],
         # 64 + 32 + 16, then 32 freed before the 1 MiB pitched allocation.
