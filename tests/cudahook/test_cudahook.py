@@ -122,6 +122,22 @@ def main():
     assert "CUDA allocations (--cuda-hook" in text, text
     assert "device peak" in text and str(py_p["pid"]) in text, text
 
+    # Hooked, but no process loads libcuda: the command runs as without the
+    # hook (same output and exit status), and cuda_hook is there, empty.
+    nocuda = os.path.join(work, "nocuda.jmt")
+    ran = subprocess.run(
+        [jetmem, "record", "--cuda-hook", "--no-report", "--force", "-o", nocuda, "--",
+         "sh", "-c", "echo hooked-but-no-cuda; exit 3"],
+        env=env, capture_output=True, text=True,
+    )
+    assert (ran.returncode, ran.stdout) == (3, "hooked-but-no-cuda\n"), ran
+    out = subprocess.run(
+        [jetmem, "report", "--format", "json", nocuda],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout
+    empty = json.loads(out)["cuda_hook"]
+    assert empty is not None and empty["processes"] == [] and empty["device_peak_bytes"] == 0, empty
+
     # Not hooked: cuda_hook is null.
     plain = os.path.join(work, "plain.jmt")
     subprocess.run(
