@@ -5,6 +5,7 @@
 # target, zig, cargo-zigbuild, cargo-deb), then leaves
 #   target/aarch64-unknown-linux-gnu/release/jetmem
 #   target/aarch64-unknown-linux-gnu/release/libjetmem.so
+#   target/aarch64-unknown-linux-gnu/release/libjetmem_cudahook.so
 #   target/debian/jetmem_<version>-1_arm64.deb
 # built against glibc 2.31 (JetPack 5; JetPack 6 has 2.35), and checks that
 # neither file needs a newer glibc symbol and that the .deb holds what it should.
@@ -22,8 +23,9 @@ HOST_JETMEM=target/debug/jetmem
 
 zigbuild_release() {
     # Output lands in target/aarch64-unknown-linux-gnu/ (no .2.31 suffix).
-    cargo zigbuild --locked --release -p jetmem -p jetmem-ffi --target "$TRIPLE.$GLIBC_FLOOR"
-    ls -l "$REL/jetmem" "$REL/libjetmem.so"
+    cargo zigbuild --locked --release -p jetmem -p jetmem-ffi -p jetmem-cudahook \
+        --target "$TRIPLE.$GLIBC_FLOOR"
+    ls -l "$REL/jetmem" "$REL/libjetmem.so" "$REL/libjetmem_cudahook.so"
 }
 
 must_match() { # FILE REGEX
@@ -64,7 +66,7 @@ FULL_ONLY_PATHS=(./usr/include/jetmem.h ./usr/lib/python3/dist-packages/jetmem/_
     ./usr/share/man/man1/jetmem.1.gz ./usr/share/bash-completion/completions/jetmem
     ./usr/share/zsh/vendor-completions/_jetmem ./usr/share/fish/vendor_completions.d/jetmem.fish
     ./lib/systemd/system/jetmem-serve.service)
-ALWAYS_PATHS=(./usr/bin/jetmem ./usr/lib/libjetmem.so)
+ALWAYS_PATHS=(./usr/bin/jetmem ./usr/lib/libjetmem.so ./usr/lib/jetmem/libjetmem_cudahook.so)
 
 build_deb() {
     local missing=() f
@@ -127,8 +129,8 @@ verify_unit() {
 
 step "install cross tools" ensure_cross_tools
 step "cargo zigbuild --release --target $TRIPLE.$GLIBC_FLOOR" zigbuild_release
-step "glibc floor $GLIBC_FLOOR: jetmem and libjetmem.so" \
-    assert_glibc_floor "$GLIBC_FLOOR" "$REL/jetmem" "$REL/libjetmem.so"
+step "glibc floor $GLIBC_FLOOR: jetmem, libjetmem.so and libjetmem_cudahook.so" \
+    assert_glibc_floor "$GLIBC_FLOOR" "$REL/jetmem" "$REL/libjetmem.so" "$REL/libjetmem_cudahook.so"
 step "man page and completions from the x86-64 build" generate_cli_assets
 step "cargo deb (arm64)" build_deb
 step "inspect the .deb" inspect_deb

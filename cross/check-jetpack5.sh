@@ -2,8 +2,9 @@
 # Runs the artefacts of cross/build.sh under qemu-aarch64 against a real
 # glibc 2.31 (Debian 11's libc6, the glibc of JetPack 5):
 #   - jetmem starts;
-#   - libjetmem.so loads with every symbol bound (dlopen RTLD_NOW from a
-#     program built by zig for glibc 2.31);
+#   - libjetmem.so and libjetmem_cudahook.so load with every symbol bound
+#     (dlopen RTLD_NOW from a program built by zig for glibc 2.31; the hook's
+#     constructor then finds dlsym through its GLIBC_2.17 version);
 #   - `jetmem info --root <fixture> --json` prints the same as the x86-64 build.
 # If bullseye cannot be fetched, the first two are SKIPPED (said loudly) and
 # the comparison runs against the cross glibc in /usr/aarch64-linux-gnu.
@@ -15,7 +16,7 @@ source cross/lib.sh
 REL=target/aarch64-unknown-linux-gnu/release
 HOST_JETMEM=target/debug/jetmem
 WORK=target/cross-check
-for f in "$REL/jetmem" "$REL/libjetmem.so"; do
+for f in "$REL/jetmem" "$REL/libjetmem.so" "$REL/libjetmem_cudahook.so"; do
     [ -e "$f" ] || { echo "$f is missing: run cross/build.sh first" >&2; exit 1; }
 done
 mkdir -p "$WORK"
@@ -48,6 +49,7 @@ run_on_glibc_231() {
     echo "jetmem --help on glibc 2.31: ok"
     zig_cc -target aarch64-linux-gnu.2.31 -O2 -o "$WORK/dlopen_check" cross/dlopen_check.c -ldl
     qemu-aarch64 -L "$QEMU_ROOT" "$WORK/dlopen_check" "$PWD/$REL/libjetmem.so"
+    qemu-aarch64 -L "$QEMU_ROOT" "$WORK/dlopen_check" "$PWD/$REL/libjetmem_cudahook.so"
 }
 
 # The fixture roots: tests/fixtures/<name>/ folders that hold a proc/meminfo.

@@ -12,7 +12,7 @@
 //! Mapping the ring (`shm_open`, `mmap`) is the `std` half, [`shm`]. The module
 //! needs 64-bit atomics, so it is absent on targets without them.
 
-use crate::record::{Allocator, MARK_LABEL_LEN, Mark, MarkKind};
+use crate::record::{Allocator, CUDA_HOOK_KINDS, CudaHook, MARK_LABEL_LEN, Mark, MarkKind};
 use crate::text::from_utf8_lossy;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -39,6 +39,7 @@ enum SlotKind {
     End = 1,
     Instant = 2,
     Allocator = 3,
+    CudaHook = 4,
 }
 
 /// One slot: `seq`, then the writer's monotonic time, a meta word
@@ -85,6 +86,8 @@ pub enum Entry {
     Mark(Mark),
     /// Allocator figures; `t_ns` as for marks.
     Allocator(Allocator),
+    /// A `--cuda-hook` snapshot of one process; `t_ns` as for marks.
+    CudaHook(CudaHook),
 }
 
 /// Why a writer's record did not go in.
@@ -101,6 +104,9 @@ pub enum Push<'a> {
     Mark(MarkKind, &'a str),
     /// Allocator figures for a device (`None` = unknown).
     Allocator(u8, [Option<u64>; 4]),
+    /// The `--cuda-hook` interposer's figures for this process (its `t_ns` and
+    /// `pid` are ignored: the push's own are used).
+    CudaHook(&'a CudaHook),
 }
 
 impl<const N: usize> Ring<N> {
@@ -198,6 +204,14 @@ fn fill(slot: &Slot, pid: u32, t: u64, what: Push<'_>) {
         }
     };
     set(1, t);
+    if let Push::CudaHook(c) = what {
+        set(2, u64::from(pid) | (SlotKind::CudaHook as u64) << 32);
+        let counts = [c.allocations, c.frees, c.table_overflow];
+        for (i, v) in c.live.iter().chain(&c.peak).chain(&counts).enumerate() {
+            set(3 + i, *v);
+        }
+        return;
+    }
     let (kind, device, label, figures) = match what {
         Push::Mark(k, label) => {
             let kind = match k {
@@ -208,6 +222,7 @@ fn fill(slot: &Slot, pid: u32, t: u64, what: Push<'_>) {
             (kind, 0u8, label, [None; 4])
         }
         Push::Allocator(device, figures) => (SlotKind::Allocator, device, "", figures),
+        Push::CudaHook(_) => return,
     };
     let label: heapless::String<MARK_LABEL_LEN> = crate::text::truncated(label);
     let mut present = 0u64;
@@ -273,7 +288,23 @@ impl Reader {
         let meta = get(2);
         let pid = Some(meta as u32);
         let kind = (meta >> 32) as u8;
-        let entry = if kind == SlotKind::Allocator as u8 {
+        let entry = if kind == SlotKind::CudaHook as u8 {
+            let mut c = CudaHook {
+                t_ns: t,
+                pid: meta as u32,
+                allocations: get(3 + 2 * CUDA_HOOK_KINDS),
+                frees: get(4 + 2 * CUDA_HOOK_KINDS),
+                table_overflow: get(5 + 2 * CUDA_HOOK_KINDS),
+                ..CudaHook::default()
+            };
+            for i in 0..CUDA_HOOK_KINDS {
+                if let (Some(l), Some(p)) = (c.live.get_mut(i), c.peak.get_mut(i)) {
+                    *l = get(3 + i);
+                    *p = get(3 + CUDA_HOOK_KINDS + i);
+                }
+            }
+            Entry::CudaHook(c)
+        } else if kind == SlotKind::Allocator as u8 {
             let present = (meta >> 56) as u8;
             let fig = |i: usize| (present & (1 << i) != 0).then(|| get(3 + i));
             Entry::Allocator(Allocator {

@@ -566,6 +566,54 @@ pub struct ChannelLost {
     pub records: u64,
 }
 
+/// One process's CUDA allocations as counted by the `--cuda-hook` interposer
+/// (format 1.1, tag 20): live and peak bytes by kind since the hook loaded,
+/// and counts. Peaks are the process's own, kept between snapshots; docs/cuda-hook.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CudaHook {
+    /// Nanoseconds since the trace start (the writer's time, on the trace clock).
+    pub t_ns: u64,
+    /// The process the figures are for.
+    pub pid: u32,
+    /// Live and peak bytes, indexed by [`CudaHookKind`].
+    pub live: [u64; CUDA_HOOK_KINDS],
+    /// Peak of each `live` figure since the hook loaded in this process.
+    pub peak: [u64; CUDA_HOOK_KINDS],
+    /// Successful allocation calls counted.
+    pub allocations: u64,
+    /// Successful free calls counted.
+    pub frees: u64,
+    /// Allocations the hook's fixed pointer table had no room for (their free is not matched).
+    pub table_overflow: u64,
+}
+
+/// How many kinds of CUDA memory the hook tells apart.
+pub const CUDA_HOOK_KINDS: usize = 4;
+
+/// The kinds of CUDA memory the hook counts: the index into [`CudaHook::live`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum CudaHookKind {
+    /// `cuMemAlloc_v2`, `cuMemAllocPitch_v2`, `cuMemAllocAsync`, `cuMemAllocFromPoolAsync`.
+    Device = 0,
+    /// `cuMemAllocManaged`.
+    Managed = 1,
+    /// `cuMemAllocHost_v2`, `cuMemHostAlloc`, `cuMemHostRegister_v2`.
+    Pinned = 2,
+    /// `cuMemCreate` handles (virtual memory management).
+    Vmm = 3,
+}
+
+impl CudaHookKind {
+    /// All kinds, in index order.
+    pub const ALL: [CudaHookKind; CUDA_HOOK_KINDS] = [
+        CudaHookKind::Device,
+        CudaHookKind::Managed,
+        CudaHookKind::Pinned,
+        CudaHookKind::Vmm,
+    ];
+}
+
 /// The clean end of a trace, with what tracing cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct End {
@@ -613,6 +661,8 @@ pub enum Record {
     Dropped(Dropped),
     /// Marker-channel records one writer lost (format 1.1).
     ChannelLost(ChannelLost),
+    /// One process's CUDA allocations from the `--cuda-hook` interposer (format 1.1).
+    CudaHook(CudaHook),
     /// Clean end.
     End(End),
 }
@@ -629,6 +679,7 @@ impl Record {
             Record::Event(e) => e.t_ns,
             Record::Dropped(d) => d.t_ns,
             Record::ChannelLost(c) => c.t_ns,
+            Record::CudaHook(c) => c.t_ns,
             Record::End(e) => e.t_ns,
         }
     }

@@ -64,6 +64,9 @@ pub mod tag {
     /// Marker-channel records one writer lost (format 1.1). Tags 10–15 are
     /// left to other 1.1 additions.
     pub const CHANNEL_LOST: u8 = 16;
+    /// One process's CUDA allocations from the `--cuda-hook` interposer
+    /// (format 1.1). Tags 17–19 are left to other 1.1 additions.
+    pub const CUDA_HOOK: u8 = 20;
 }
 
 /// Why encoding failed.
@@ -224,6 +227,7 @@ impl<'a> FrameBuilder<'a> {
             Record::Event(e) => self.push_body(tag::EVENT, e),
             Record::Dropped(d) => self.push_body(tag::DROPPED, d),
             Record::ChannelLost(c) => self.push_body(tag::CHANNEL_LOST, c),
+            Record::CudaHook(c) => self.push_body(tag::CUDA_HOOK, c),
             Record::End(e) => self.push_body(tag::END, e),
         }
     }

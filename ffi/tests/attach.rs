@@ -67,6 +67,7 @@ fn attach_statuses_and_marks_through_the_channel() {
                 allocs += 1;
             }
             Drained::Lost { records, .. } => lost += records,
+            Drained::Entry(other) => panic!("not written by this test: {other:?}"),
         },
     );
     assert_eq!((marks, allocs, lost), (MARKS, MARKS, 0));

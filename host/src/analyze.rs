@@ -126,6 +126,8 @@ pub struct Analyzer {
     omitted: Omitted,
     /// Per counter index: the largest implausible value seen and its rule.
     implausible: [Option<(u64, Implausible)>; COUNTER_COUNT],
+    /// `--cuda-hook` snapshots (`None`: the run was not hooked).
+    cuda_hook: Option<HookState>,
 }
 
 impl Analyzer {
@@ -155,6 +157,7 @@ impl Analyzer {
             file_bytes: None,
             omitted: Omitted::default(),
             implausible: [None; COUNTER_COUNT],
+            cuda_hook: None,
         }
     }
 
@@ -213,6 +216,7 @@ impl Analyzer {
             }
             Record::Dropped(d) => self.dropped += d.samples,
             Record::ChannelLost(c) => *self.channel_lost.entry(c.pid).or_default() += c.records,
+            Record::CudaHook(c) => self.cuda_hook.get_or_insert_default().push(c),
             Record::End(e) => self.end = Some(*e),
             _ => {}
         }
@@ -404,6 +408,10 @@ impl Analyzer {
             pressure_events: std::mem::take(&mut self.events),
             phases: std::mem::take(&mut self.phases),
             phase_summary,
+            cuda_hook: self
+                .cuda_hook
+                .as_ref()
+                .map(|h| h.report(|pid| self.procs.get(&pid).and_then(|p| p.name.clone()))),
             advice: Vec::new(),
             tracer: self.tracer(end_ns),
             implausible: self.implausible(),
@@ -669,6 +677,8 @@ pub fn analyze(path: &Path, keep_points: bool) -> Result<Analysis, CliError> {
     Ok(analyzer.finish(label, &decoded.stats))
 }
 
+mod cuda_hook;
+use cuda_hook::HookState;
 mod phase_summary;
 use phase_summary::summarise;
 

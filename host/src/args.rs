@@ -105,6 +105,10 @@ pub struct RecordArgs {
     /// Keep recording after the command exits until its descendants (daemons it started) exit too.
     #[arg(long, conflicts_with_all = ["system", "pid"])]
     pub wait_descendants: bool,
+    /// Count every CUDA allocation of the command and its children, per
+    /// process, with the LD_PRELOAD interposer (docs/cuda-hook.md).
+    #[arg(long, conflicts_with_all = ["pid", "system"])]
+    pub cuda_hook: bool,
     /// The command to run and its arguments (after `--`).
     #[arg(
         value_name = "CMD",

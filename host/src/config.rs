@@ -39,6 +39,8 @@ pub struct RecordConfig {
     pub report: bool,
     /// Whether the record lasts until the command's descendants exit too.
     pub wait_descendants: bool,
+    /// Whether to preload the CUDA allocation hook into the command (`--cuda-hook`).
+    pub cuda_hook: bool,
 }
 
 impl RecordConfig {
@@ -91,6 +93,7 @@ impl RecordConfig {
             duration: a.duration,
             report: !a.no_report,
             wait_descendants: a.wait_descendants,
+            cuda_hook: a.cuda_hook,
         })
     }
 }

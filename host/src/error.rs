@@ -61,6 +61,9 @@ pub enum CliError {
         addr: std::net::SocketAddr,
         source: io::Error,
     },
+    /// `--cuda-hook` cannot be used (the interposer library is missing).
+    #[error("--cuda-hook: {0}")]
+    CudaHook(String),
     /// Writing to stdout failed (other than a closed pipe).
     #[error("stdout: {0}")]
     Stdout(io::Error),

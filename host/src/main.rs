@@ -7,6 +7,7 @@ mod analyze;
 mod args;
 mod budget;
 mod config;
+mod cuda_hook;
 mod downsample;
 mod duration;
 mod error;

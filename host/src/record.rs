@@ -56,7 +56,9 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
         duration,
         report,
         wait_descendants,
+        cuda_hook,
     } = RecordConfig::from_args(a, unix)?;
+    let hook = cuda_hook.then(crate::cuda_hook::library).transpose()?;
     // The trace goes to a temporary file, renamed into place as soon as the
     // tracer has started (from then on a crash leaves the trace readable up to
     // its last flush); a failed start leaves the old file, and no empty trace.
@@ -77,6 +79,12 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
             let mut env: Vec<(OsString, OsString)> = Vec::new();
             if let Some(ch) = &channel {
                 env.push((channel::shm::ENV.into(), ch.name().into()));
+                if let Some(lib) = &hook {
+                    let old = std::env::var_os("LD_PRELOAD");
+                    env.push(("LD_PRELOAD".into(), crate::cuda_hook::preload(lib, old)));
+                }
+            } else if hook.is_some() {
+                log::warn!("--cuda-hook: no marker channel, so the hook is not loaded");
             }
             cfg.channel = channel;
             let spawn_error = |source| CliError::Spawn {

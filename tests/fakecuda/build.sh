@@ -13,8 +13,11 @@ build_one() { # arch cc run-prefix...
     local arch=$1 cc=$2
     shift 2
     mkdir -p "$out/$arch"
-    "$cc" "${cflags[@]}" -shared -fPIC -Wl,-soname,libcuda.so.1 \
-        -o "$out/$arch/libcuda.so.1" "$here/fakecuda.c"
+    # -Bsymbolic: the library's calls to its own functions (cuMemAllocHost_v2
+    # -> cuMemHostAlloc) stay inside it, as in the real driver, so a preloaded
+    # --cuda-hook does not see (and count) them twice.
+    "$cc" "${cflags[@]}" -shared -fPIC -Wl,-soname,libcuda.so.1 -Wl,-Bsymbolic \
+        -o "$out/$arch/libcuda.so.1" "$here/fakecuda.c" "$here/fakecuda_mem.c"
     "$cc" "${cflags[@]}" -o "$out/$arch/test_fakecuda" "$here/test_fakecuda.c" -ldl
     "$@" "$out/$arch/test_fakecuda" "$out/$arch/libcuda.so.1"
 }

@@ -21,7 +21,9 @@
  * CUDA_ERROR_INVALID_DEVICE); cuMemGetInfo needs a current context (else 201,
  * CUDA_ERROR_INVALID_CONTEXT).
  *
- * Build: gcc -shared -fPIC -Wl,-soname,libcuda.so.1 -o libcuda.so.1 fakecuda.c
+ * The allocation functions and cuGetProcAddress(_v2) are in fakecuda_mem.c.
+ *
+ * Build: gcc -shared -fPIC -Wl,-soname,libcuda.so.1 -Wl,-Bsymbolic -o libcuda.so.1 fakecuda.c fakecuda_mem.c
  */
 #include <errno.h>
 #include <stddef.h>
@@ -100,6 +102,9 @@ static CUresult read_knobs(void)
     driver_version = (int)version;
     return CUDA_SUCCESS;
 }
+
+/* For fakecuda_mem.c: whether cuInit succeeded. */
+__attribute__((visibility("hidden"))) int fakecuda_initialised(void) { return initialised; }
 
 CUresult cuInit(unsigned int flags)
 {

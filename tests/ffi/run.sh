@@ -123,6 +123,17 @@ gcc "${cflags[@]}" tests/ffi/channel/attach.c -o "$work/attach" \
 mkdir -p "$work/channel"
 JETMEM_LIB="$lib" python3 tests/ffi/channel/test_channel.py "$jetmem" "$work/attach" "$work/channel"
 
+step "cuda hook: jetmem record --cuda-hook of a C loader (dlsym, cuGetProcAddress_v2) and Python ctypes"
+cargo build -q -p jetmem-cudahook
+fake="${JETMEM_FAKECUDA_DIR:-}"
+if [[ -z "$fake" ]]; then
+  fake="$work/fakecuda" && mkdir -p "$fake"
+  gcc "${cflags[@]}" -shared -fPIC -Wl,-soname,libcuda.so.1 -Wl,-Bsymbolic -o "$fake/libcuda.so.1" \
+    tests/fakecuda/fakecuda.c tests/fakecuda/fakecuda_mem.c
+fi
+gcc "${cflags[@]}" tests/cudahook/loader.c -o "$work/cudahook_loader" -ldl
+python3 tests/cudahook/test_cudahook.py "$jetmem" "$work/cudahook_loader" "$fake" "$work"
+
 step "Python: a tracer left running is finished at interpreter exit"
 JETMEM_LIB="$lib" PYTHONPATH=ffi/python python3 -c \
   'import jetmem; t = jetmem.trace("'"$work/atexit.jmt"'", cuda=False); t.mark("left running")'

@@ -12,8 +12,8 @@ mod format_support;
 
 use format_support::{Entry, frame, header, preamble, read_all};
 use jetmem_core::record::{
-    Allocator, ChannelLost, Counter, Counters, Dropped, End, Event, EventKind, Mark, MarkKind,
-    ProcessChange, ProcessEvent, ProcessMemory, Record, Sample,
+    Allocator, ChannelLost, Counter, Counters, CudaHook, Dropped, End, Event, EventKind, Mark,
+    MarkKind, ProcessChange, ProcessEvent, ProcessMemory, Record, Sample,
 };
 use jetmem_core::text::truncated;
 use jetmem_core::wire::{FORMAT_MAJOR, FORMAT_MINOR, Item, tag};
@@ -38,6 +38,8 @@ const NAMES: &[&str] = &[
     "channel-overflow",
     "tegrastats-sample",
     "header-copy",
+    // 1.1: the --cuda-hook snapshot (issue 12).
+    "cuda-hook",
 ];
 
 fn golden_root() -> PathBuf {
@@ -172,6 +174,15 @@ fn entries(name: &str) -> Vec<Entry> {
         // every 100 frames and before the end); the bytes of the header record
         // are the same as in `header`.
         "header-copy" => vec![r(Record::Sample(key_sample())), Entry::Header(header())],
+        "cuda-hook" => vec![r(Record::CudaHook(CudaHook {
+            t_ns: 3_000_000_000,
+            pid: 4243,
+            live: [768 << 20, 0, 64 << 20, 2 << 20],
+            peak: [1 << 30, 16 << 20, 128 << 20, 2 << 20],
+            allocations: 12,
+            frees: 7,
+            table_overflow: 0,
+        }))],
         other => panic!("no golden entries for {other}"),
     }
 }

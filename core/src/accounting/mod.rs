@@ -2,7 +2,8 @@
 //! figures a report shows, and the only place a figure is derived: used, CUDA
 //! used, the GPU source, headroom, the default budget, pressure with its
 //! hysteresis, timestamped peaks and Begin/End phase pairing. One small file per
-//! rule: [`figures`](figures()), `cadence` (the tracer's own missed deadlines and stalls), `gpu_source`, `pressure`, `peaks`, `phases`, `window`. Every definition, with its source, is in
+//! rule: [`figures`](figures()), `cadence` (the tracer's own missed deadlines and stalls), `gpu_source`, `pressure`, `peaks`, `phases`, `window`,
+//! `cuda_hook` (the `--cuda-hook` tree totals). Every definition, with its source, is in
 //! `docs/accounting.md`; the short form:
 //!
 //! * system used = `MemTotal − MemAvailable` (primary); `MemTotal − MemFree −
@@ -13,6 +14,7 @@
 //! * CUDA free on Tegra ≈ `MemFree`: never shown as "available".
 
 mod cadence;
+mod cuda_hook;
 mod figures;
 mod gpu_source;
 mod peaks;
@@ -22,6 +24,7 @@ mod pressure;
 mod window;
 
 pub use cadence::{Cadence, GAP_INTERVALS, Gap, MAX_GAPS, cpu_percent};
+pub use cuda_hook::{HOOK_PROCESSES, HookTotals};
 pub use figures::{
     Figures, TEGRASTATS_USED_DEFINITION, USED_DEFINITION, USED_DIFFERENCE,
     USED_TEGRASTATS_DEFINITION, cuda_used, figures,

@@ -190,3 +190,32 @@ fn layout_matches_the_documented_offsets() {
     assert_eq!(size_of::<Ring>(), 525_568);
     assert_eq!(MAGIC.to_le_bytes(), *b"JMCHAN\0\x01");
 }
+
+/// A `--cuda-hook` snapshot keeps every figure, with the push's pid and time.
+#[test]
+fn cuda_hook_snapshot_round_trips() {
+    let r = ring::<8>();
+    let c = CudaHook {
+        t_ns: 1,
+        pid: 2,
+        live: [1 << 20, 3 << 20, 5 << 20, 7 << 20],
+        peak: [2 << 20, 4 << 20, 6 << 20, 8 << 20],
+        allocations: 9,
+        frees: 4,
+        table_overflow: 3,
+    };
+    r.push(4243, 77, Push::CudaHook(&c)).unwrap();
+    let mut rd = Reader::new();
+    let Some(Entry::CudaHook(got)) = rd.pop(&r) else {
+        panic!("not a cuda hook entry");
+    };
+    assert_eq!(
+        got,
+        CudaHook {
+            t_ns: 77,
+            pid: 4243,
+            ..c
+        }
+    );
+    assert!(rd.pop(&r).is_none());
+}

@@ -17,8 +17,8 @@ use crate::accounting::{Figures, Peaks, PressureTracker, figures};
 use crate::channel::Entry;
 use crate::channel::shm::Drained;
 use crate::record::{
-    Allocator, ChannelLost, Dropped, Mark, Platform, ProcessChange, ProcessEvent, ProcessMemory,
-    Record, Sample,
+    Allocator, ChannelLost, CudaHook, Dropped, Mark, Platform, ProcessChange, ProcessEvent,
+    ProcessMemory, Record, Sample,
 };
 use heapless::spsc;
 use std::cell::Cell;
@@ -167,6 +167,10 @@ impl SampleLoop<'_, '_> {
                     Drained::Entry(Entry::Allocator(a)) => Record::Allocator(Allocator {
                         t_ns: a.t_ns.saturating_sub(start),
                         ..a
+                    }),
+                    Drained::Entry(Entry::CudaHook(c)) => Record::CudaHook(CudaHook {
+                        t_ns: c.t_ns.saturating_sub(start),
+                        ..c
                     }),
                     Drained::Lost { pid, records } => Record::ChannelLost(ChannelLost {
                         t_ns: t,

@@ -7,7 +7,7 @@
 
 use super::{DecodeError, tag};
 use crate::record::{
-    Allocator, COUNTER_COUNT, ChannelLost, Counter, Dropped, End, Event, Header, Mark,
+    Allocator, COUNTER_COUNT, ChannelLost, Counter, CudaHook, Dropped, End, Event, Header, Mark,
     ProcessEvent, ProcessMemory, Record, Sample,
 };
 use crate::varint;
@@ -224,6 +224,7 @@ impl<'a> Cursor<'a> {
                 Item::Record(Record::Allocator(Allocator { pid, ..a }))
             }
             tag::CHANNEL_LOST => Item::Record(Record::ChannelLost(self.body::<ChannelLost>()?)),
+            tag::CUDA_HOOK => Item::Record(Record::CudaHook(self.body::<CudaHook>()?)),
             tag::EVENT => Item::Record(Record::Event(self.body::<Event>()?)),
             tag::DROPPED => Item::Record(Record::Dropped(self.body::<Dropped>()?)),
             tag::END => Item::Record(Record::End(self.body::<End>()?)),

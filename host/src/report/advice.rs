@@ -25,6 +25,7 @@ const RULES: &[Rule] = &[
     gpu_source_disagrees,
     zram_swap,
     damaged_trace,
+    cuda_memory_at_exit,
 ];
 
 /// The advice for a finished report.
@@ -41,10 +42,14 @@ fn advice(code: AdviceCode, message: String) -> Option<Advice> {
 }
 
 fn pinned_on_unified(r: &Report, _: &Evidence) -> Option<Advice> {
+    // The kernel's pinned/locked pages, or the --cuda-hook's count of CUDA
+    // pinned host memory, whichever is larger.
+    let hooked = r.cuda_hook.as_ref().map(|h| h.pinned_peak_bytes);
     let pinned = r
         .process
         .pinned_peak_bytes
-        .max(r.process.locked_peak_bytes)?;
+        .max(r.process.locked_peak_bytes)
+        .max(hooked)?;
     if !unified(r) || pinned < PINNED_NOTABLE {
         return None;
     }
@@ -160,6 +165,37 @@ fn zram_swap(r: &Report, _: &Evidence) -> Option<Advice> {
         "Swap is zram: swapped pages are compressed into the same DRAM, so swap is not \
          extra memory."
             .to_owned(),
+    )
+}
+
+/// Processes that exited with CUDA device memory still allocated (`--cuda-hook`).
+fn cuda_memory_at_exit(r: &Report, _: &Evidence) -> Option<Advice> {
+    let left: Vec<String> = r
+        .cuda_hook
+        .as_ref()?
+        .processes
+        .iter()
+        .filter(|p| p.device_end_bytes > 0)
+        .map(|p| {
+            format!(
+                "{} (pid {}) {}",
+                p.name.as_deref().unwrap_or("?"),
+                p.pid,
+                bytes(p.device_end_bytes)
+            )
+        })
+        .collect();
+    if left.is_empty() {
+        return None;
+    }
+    advice(
+        AdviceCode::CudaMemoryAtExit,
+        format!(
+            "CUDA device memory was still allocated when these processes last made a CUDA call or \
+             exited: {}. The driver frees it at exit, but memory held until then is unavailable \
+             to the rest of the run (a missing cuMemFree, or a cache never emptied).",
+            left.join(", ")
+        ),
     )
 }
 

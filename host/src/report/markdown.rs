@@ -5,6 +5,7 @@ use std::fmt::Write;
 use crate::args::PhaseView;
 use crate::escape::printable;
 use crate::report::comparison::Comparison;
+use crate::report::cuda_hook_table;
 use crate::report::model::Report;
 use crate::report::phase_compare;
 use crate::report::phase_table::{
@@ -84,6 +85,14 @@ pub fn render(r: &Report, view: PhaseView) -> String {
     let _ = writeln!(o, "## jetmem report: {}\n", cell(&r.label));
     let _ = writeln!(o, "```text\n{}```\n", text_report);
     phases(&mut o, r, view);
+    if let Some(line) = cuda_hook_table::totals_line(r) {
+        let _ = writeln!(o, "### CUDA allocations\n\n{}\n", cell(&line));
+        let rows = cuda_hook_table::rows(r);
+        if !rows.is_empty() {
+            table(&mut o, cuda_hook_table::COLUMNS, &rows);
+            o.push('\n');
+        }
+    }
     if !r.pressure_events.is_empty() {
         let _ = writeln!(o, "### Pressure events\n");
         let rows: Vec<Vec<String>> = r

@@ -3,6 +3,7 @@
 pub mod advice;
 pub mod comparison;
 pub mod csv;
+pub mod cuda_hook_table;
 pub mod html;
 pub mod json;
 pub mod markdown;

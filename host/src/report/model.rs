@@ -38,6 +38,8 @@ pub struct Report {
     pub phases: Vec<Phase>,
     /// One row per phase label: counts, writer pids, durations and peaks.
     pub phase_summary: Vec<PhaseSummary>,
+    /// `--cuda-hook` figures; `null` when the run was not hooked.
+    pub cuda_hook: Option<CudaHookReport>,
     pub advice: Vec<Advice>,
     pub tracer: TracerCost,
     /// Values left out of every figure as implausible; absent from JSON when none.
@@ -105,6 +107,35 @@ pub struct TracerCost {
 pub struct TracerGap {
     pub t_s: f64,
     pub length_s: f64,
+}
+
+/// The CUDA allocations the `--cuda-hook` interposer counted (docs/cuda-hook.md).
+#[derive(Debug, Clone, Serialize)]
+pub struct CudaHookReport {
+    /// Tree totals at their peak moment, per kind.
+    pub device_peak_bytes: u64,
+    pub managed_peak_bytes: u64,
+    pub pinned_peak_bytes: u64,
+    pub vmm_peak_bytes: u64,
+    /// Allocations the hook's pointer table had no room for (then not in the figures).
+    pub table_overflow: u64,
+    /// Processes where the hook counted at least one call, by pid.
+    pub processes: Vec<CudaHookProcess>,
+}
+
+/// One process's `--cuda-hook` figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct CudaHookProcess {
+    pub pid: u32,
+    pub name: Option<String>,
+    pub device_peak_bytes: u64,
+    /// Device bytes still allocated at the process's last snapshot (its exit).
+    pub device_end_bytes: u64,
+    pub managed_peak_bytes: u64,
+    pub pinned_peak_bytes: u64,
+    pub vmm_peak_bytes: u64,
+    pub allocations: u64,
+    pub frees: u64,
 }
 
 /// The machine.
@@ -354,6 +385,7 @@ pub enum AdviceCode {
     GpuSourceDisagrees,
     ZramSwap,
     DamagedTrace,
+    CudaMemoryAtExit,
 }
 
 /// `Architecture` as its stable name (`"unified"`, `"discrete"`, `"cpu-only"`).

@@ -8,6 +8,7 @@ use jetmem_core::record::{Architecture, GpuSource};
 use crate::args::PhaseView;
 use crate::escape::printable;
 use crate::report::aligned;
+use crate::report::cuda_hook_table;
 use crate::report::model::{Report, Tegrastats};
 use crate::report::phase_table::{
     OCCURRENCE_COLUMNS, SUMMARY_COLUMNS, occurrence_rows, summary_rows,
@@ -19,6 +20,7 @@ use crate::units::{bytes, count, grouped, opt_bytes, percent, signed_bytes};
 pub fn render(r: &Report, phases: PhaseView, style: Style) -> String {
     let mut o = summary(r, style);
     phase_section(&mut o, r, phases);
+    cuda_hook_section(&mut o, r);
     events(&mut o, r, style);
     advice(&mut o, r, style);
     o
@@ -326,6 +328,17 @@ fn phase_section(o: &mut String, r: &Report, view: PhaseView) {
     if view == PhaseView::All {
         let _ = writeln!(o, "Phases:");
         o.push_str(&aligned(OCCURRENCE_COLUMNS, &occurrence_rows(r), "  "));
+    }
+}
+
+fn cuda_hook_section(o: &mut String, r: &Report) {
+    let Some(line) = cuda_hook_table::totals_line(r) else {
+        return;
+    };
+    let _ = writeln!(o, "{line}");
+    let rows = cuda_hook_table::rows(r);
+    if !rows.is_empty() {
+        o.push_str(&aligned(cuda_hook_table::COLUMNS, &rows, "  "));
     }
 }
 

@@ -1,0 +1,223 @@
+//! The real-GPU check of `--cuda-hook` (run by tests/device/run.sh on a
+//! machine with an NVIDIA driver, from binaries built elsewhere):
+//!
+//! * `device_alloc run OUT.json`: through cudarc's driver API (dlopen +
+//!   dlsym, as programs do), allocates 4 × 256 MiB of device memory and
+//!   128 MiB of pinned host memory, measures cuMemGetInfo's free and NVML's
+//!   figure for this pid before and after, frees two device buffers and the
+//!   pinned one, and writes what it measured to OUT.json (two device buffers
+//!   stay allocated at exit).
+//! * `device_alloc bench N`: N `cuMemAlloc_v2` + `cuMemFree_v2` pairs of
+//!   2 MiB; prints the nanoseconds per pair (run with and without the hook).
+//! * `device_alloc check REPORT.json OUT.json`: checks `jetmem report
+//!   --format json` of the `run` against what was allocated and measured.
+
+use cudarc::driver::result;
+use serde_json::{Value, json};
+use std::ffi::{c_int, c_uint, c_ulonglong, c_void};
+use std::time::Instant;
+
+const MIB: u64 = 1 << 20;
+const DEVICE: u64 = 256 * MIB;
+const PINNED: u64 = 128 * MIB;
+
+type Res<T> = Result<T, String>;
+
+fn cuda<T>(what: &str, r: Result<T, result::DriverError>) -> Res<T> {
+    r.map_err(|e| format!("{what}: {e:?}"))
+}
+
+fn context() -> Res<()> {
+    cuda("cuInit", result::init())?;
+    let dev = cuda("cuDeviceGet", result::device::get(0))?;
+    // SAFETY: a valid device; the primary context lives until the process exits.
+    let ctx = cuda("cuDevicePrimaryCtxRetain", unsafe {
+        result::primary_ctx::retain(dev)
+    })?;
+    // SAFETY: the context just retained.
+    cuda("cuCtxSetCurrent", unsafe { result::ctx::set_current(ctx) })
+}
+
+/// NVML's used GPU memory of this pid (`nvmlDeviceGetComputeRunningProcesses_v3`), if NVML answers.
+fn nvml_used(pid: u32) -> Option<u64> {
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct ProcessInfo {
+        pid: c_uint,
+        used: c_ulonglong,
+        gpu_instance: c_uint,
+        compute_instance: c_uint,
+    }
+    // SAFETY: dlopen/dlsym of NVML's documented entry points, called with their C signatures.
+    unsafe {
+        let h = libc::dlopen(c"libnvidia-ml.so.1".as_ptr(), libc::RTLD_NOW);
+        if h.is_null() {
+            return None;
+        }
+        let sym = |n: &std::ffi::CStr| {
+            let p = libc::dlsym(h, n.as_ptr());
+            (!p.is_null()).then_some(p)
+        };
+        let init: extern "C" fn() -> c_int = std::mem::transmute(sym(c"nvmlInit_v2")?);
+        let handle: extern "C" fn(c_uint, *mut *mut c_void) -> c_int =
+            std::mem::transmute(sym(c"nvmlDeviceGetHandleByIndex_v2")?);
+        let procs: extern "C" fn(*mut c_void, *mut c_uint, *mut ProcessInfo) -> c_int =
+            std::mem::transmute(sym(c"nvmlDeviceGetComputeRunningProcesses_v3")?);
+        if init() != 0 {
+            return None;
+        }
+        let mut dev = std::ptr::null_mut();
+        if handle(0, &mut dev) != 0 {
+            return None;
+        }
+        let mut infos = [ProcessInfo::default(); 64];
+        let mut n: c_uint = infos.len() as c_uint;
+        if procs(dev, &mut n, infos.as_mut_ptr()) != 0 {
+            return None;
+        }
+        infos
+            .iter()
+            .take(n as usize)
+            .find(|i| i.pid == pid)
+            .map(|i| i.used)
+            .filter(|u| *u != u64::MAX)
+    }
+}
+
+fn free_bytes() -> Res<u64> {
+    Ok(cuda("cuMemGetInfo", result::mem_get_info())?.0 as u64)
+}
+
+fn run(out: &str) -> Res<()> {
+    context()?;
+    let pid = std::process::id();
+    let (free0, nvml0) = (free_bytes()?, nvml_used(pid));
+    let mut dev = Vec::new();
+    for _ in 0..4 {
+        // SAFETY: a plain device allocation in the current context.
+        dev.push(cuda("cuMemAlloc", unsafe {
+            result::malloc_sync(DEVICE as usize)
+        })?);
+    }
+    // SAFETY: a plain pinned host allocation in the current context.
+    let pinned = cuda("cuMemHostAlloc", unsafe {
+        result::malloc_host(PINNED as usize, 0)
+    })?;
+    // SAFETY: `pinned` holds PINNED bytes; touching them makes them resident.
+    unsafe { std::ptr::write_bytes(pinned.cast::<u8>(), 1, PINNED as usize) };
+    let (free1, nvml1) = (free_bytes()?, nvml_used(pid));
+    std::thread::sleep(std::time::Duration::from_millis(300)); // seen by the sampler
+    for d in dev.drain(..2) {
+        // SAFETY: allocated above, freed once.
+        cuda("cuMemFree", unsafe { result::free_sync(d) })?;
+    }
+    // SAFETY: allocated above, freed once.
+    cuda("cuMemFreeHost", unsafe { result::free_host(pinned) })?;
+    let m = json!({
+        "pid": pid,
+        "free_before": free0, "free_after": free1,
+        "nvml_before": nvml0, "nvml_after": nvml1,
+    });
+    std::fs::write(out, m.to_string()).map_err(|e| format!("{out}: {e}"))
+}
+
+fn bench(n: u32) -> Res<()> {
+    context()?;
+    let t = Instant::now();
+    for _ in 0..n {
+        // SAFETY: allocate and free at once, in the current context.
+        let d = cuda("cuMemAlloc", unsafe {
+            result::malloc_sync(2 * MIB as usize)
+        })?;
+        // SAFETY: allocated just above.
+        cuda("cuMemFree", unsafe { result::free_sync(d) })?;
+    }
+    println!("{:.1}", t.elapsed().as_nanos() as f64 / f64::from(n));
+    Ok(())
+}
+
+fn within(what: &str, got: u64, want: u64, permille: u64) -> Res<()> {
+    let diff = got.abs_diff(want);
+    println!(
+        "{what}: {got} bytes, expected {want} (±{}.{} %)",
+        permille / 10,
+        permille % 10
+    );
+    if diff * 1000 > want * permille {
+        return Err(format!("{what}: {got} is not within {permille}‰ of {want}"));
+    }
+    Ok(())
+}
+
+fn check(report: &str, measured: &str) -> Res<()> {
+    let read = |p: &str| -> Res<Value> {
+        let t = std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"))?;
+        serde_json::from_str(&t).map_err(|e| format!("{p}: {e}"))
+    };
+    let (r, m) = (read(report)?, read(measured)?);
+    let hook = &r["cuda_hook"];
+    let p = hook["processes"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["pid"] == m["pid"]))
+        .ok_or("the report has no cuda_hook entry for the test process")?;
+    let exact = [
+        ("device_peak_bytes", 4 * DEVICE),
+        ("device_end_bytes", 2 * DEVICE),
+        ("pinned_peak_bytes", PINNED),
+        ("allocations", 5),
+        ("frees", 3),
+    ];
+    for (k, want) in exact {
+        let got = p[k].as_u64().ok_or(format!("{k} missing"))?;
+        println!("hook {k}: {got} (expected {want})");
+        if got != want {
+            return Err(format!("hook {k}: {got}, expected {want}"));
+        }
+    }
+    let u = |v: &Value| v.as_u64().ok_or("not a number".to_owned());
+    let got = u(&m["free_before"])?.saturating_sub(u(&m["free_after"])?);
+    within("cuMemGetInfo free change", got, 4 * DEVICE, 50)?;
+    match (m["nvml_before"].as_u64(), m["nvml_after"].as_u64()) {
+        (Some(a), Some(b)) => within(
+            "NVML per-process change",
+            b.saturating_sub(a),
+            4 * DEVICE,
+            50,
+        )?,
+        _ => println!("NVML per-process figure: not available on this driver, not compared"),
+    }
+    if r["architecture"] != "discrete" {
+        println!(
+            "architecture {}: the discrete checks do not apply",
+            r["architecture"]
+        );
+        return Ok(());
+    }
+    let t = &r["total_peak"];
+    let (ram, vram) = (u(&t["ram_bytes"])?, u(&t["vram_bytes"])?);
+    println!(
+        "discrete: total peak {} = RAM {ram} + VRAM {vram}",
+        r["total_peak_bytes"]
+    );
+    if u(&r["total_peak_bytes"])? != ram + vram || vram < 4 * DEVICE {
+        return Err("discrete report: VRAM is not additive to RAM, or misses the 1 GiB".into());
+    }
+    if r["gpu"]["subset_of_system"] != false {
+        return Err("discrete report: GPU memory shown as part of system memory".into());
+    }
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let r = match args.get(1..).unwrap_or(&[]) {
+        [cmd, out] if cmd == "run" => run(out),
+        [cmd, n] if cmd == "bench" => n.parse().map_err(|e| format!("{e}")).and_then(bench),
+        [cmd, report, m] if cmd == "check" => check(report, m),
+        _ => Err("usage: device_alloc run OUT.json | bench N | check REPORT.json OUT.json".into()),
+    };
+    if let Err(e) = r {
+        eprintln!("device_alloc: {e}");
+        std::process::exit(1);
+    }
+}
