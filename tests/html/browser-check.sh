@@ -59,4 +59,9 @@ for page in unified discrete recorded comparison; do
         echo "browser check ok: $page.html ($lines timeline lines drawn, zoom/hover/reset pass, screenshot $out/$page.png)"
     fi
 done
+# tegrastats/jtop's "used" is shown beside ours where the trace has its counters (the Nano's).
+if ! grep -q 'Peak used, tegrastats/jtop definition' "$out/unified.dom"; then
+    echo "browser check FAILED: unified.html does not show the tegrastats/jtop used beside ours" >&2
+    fail=1
+fi
 exit "$fail"

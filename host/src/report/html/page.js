@@ -100,6 +100,13 @@
     const cards = el("div", { class: "cards" }, []);
     cards.appendChild(card(r.architecture === "discrete" ? "Peak RAM used" : "Peak system used", bytes(r.system.used_peak_bytes),
       r.system.used_peak_t_s === null ? null : "at " + secs(r.system.used_peak_t_s) + " of " + bytes(r.system.total_bytes) + " total"));
+    // tegrastats and jtop count "used" another way: shown beside ours, never in its place.
+    if (r.system.used_tegrastats_peak_bytes !== null && r.system.used_tegrastats_peak_bytes !== undefined)
+      cards.appendChild(card("Peak used, tegrastats/jtop definition", bytes(r.system.used_tegrastats_peak_bytes),
+        r.system.used_tegrastats_definition + ": counts all of Buffers and Cached as free; MemAvailable (ours) only what the kernel can reclaim"));
+    if (r.tegrastats && r.tegrastats.ram_used_peak_bytes !== null)
+      cards.appendChild(card("Peak RAM used, as tegrastats printed it", bytes(r.tegrastats.ram_used_peak_bytes),
+        "imported from tegrastats (" + r.tegrastats.used_definition + "), whole MiB"));
     if (r.architecture === "unified")
       cards.appendChild(card("Peak GPU (inside system used)", bytes(r.gpu.used_peak_bytes), r.gpu.reason || "source: " + r.gpu.source));
     if (r.architecture === "discrete") {
