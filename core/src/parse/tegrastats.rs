@@ -193,7 +193,8 @@ fn parse_time(tok: &[u8]) -> Option<(u8, u8, u8)> {
 
 fn two(a: u8, b: u8) -> Option<u8> {
     let (a, b) = (a.wrapping_sub(b'0'), b.wrapping_sub(b'0'));
-    (a <= 9 && b <= 9).then_some(a * 10 + b)
+    // Lazily: `then_some` would compute `a * 10` for a non-digit and overflow.
+    (a <= 9 && b <= 9).then(|| a * 10 + b)
 }
 
 /// Bytes per unit: `MB` is MiB and `kB` KiB (tegrastats' spelling); an empty unit is `default`.

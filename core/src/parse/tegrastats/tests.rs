@@ -218,3 +218,15 @@ fn bad_input_is_an_error_not_a_sample() {
     assert!(parse_tegrastats_line(b"04-11-2025 RAM 1/2MB").is_err());
     assert!(parse_tegrastats_line(b"RAM 99999999999999999999/2MB").is_err());
 }
+
+/// Found by the `parse_misc` fuzz target: a stamp whose "digits" are bytes
+/// above '9' overflowed `a * 10` (u8) before the digit check.
+#[test]
+fn non_digit_stamps_are_no_time_not_an_overflow() {
+    assert_eq!(parse_time(b"\xff\xff:00:00"), None);
+    assert_eq!(parse_time(b"00:\xf0\xf0:00"), None);
+    // The whole line must not panic either (it did, through the stamp).
+    let _ = parse_tegrastats_line(
+        b"\xff\xff-\xff\xff-\xff\xff\xff\xff \xff\xff:\xff\xff:\xff\xff RAM 1/2MB",
+    );
+}
