@@ -92,7 +92,8 @@ pub struct RecordArgs {
     /// Record the whole system (10 s unless --duration is given).
     #[arg(long, conflicts_with = "command")]
     pub system: bool,
-    /// Stop after this long (with --system or --pid), e.g. 30s.
+    /// Stop after this long, e.g. 30s; a command still running then is left running
+    /// (the report says so).
     #[arg(long, value_name = "DURATION", value_parser = parse_run_duration)]
     pub duration: Option<Duration>,
     /// Memory budget: a size (6GiB, 6000MB) or a percent of MemTotal (75%);
