@@ -196,3 +196,43 @@ fn from_and_to_limit_the_time_axis() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("must be later than --from"));
 }
+
+/// Without a font there is no text to draw: a clear error, nothing written.
+#[test]
+fn a_missing_font_is_a_clear_error() {
+    let t = traces::traces("plot-font");
+    for name in ["x.png", "x.svg"] {
+        let out = t.dir.join(name);
+        let o = crate::jetmem_command()
+            .env("JETMEM_PLOT_FONT", t.dir.join("no-such.ttf"))
+            .args([
+                "plot".as_ref(),
+                t.unified.as_os_str(),
+                "-o".as_ref(),
+                out.as_os_str(),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{name}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("no font to draw text with") && err.contains("fonts-dejavu-core"),
+            "{err}"
+        );
+        assert!(!out.exists());
+        // A file that is not a font is named as such.
+        let o = crate::jetmem_command()
+            .env("JETMEM_PLOT_FONT", &t.unified)
+            .args([
+                "plot".as_ref(),
+                t.unified.as_os_str(),
+                "-o".as_ref(),
+                out.as_os_str(),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{name}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("is not a font"));
+        assert!(!out.exists());
+    }
+}

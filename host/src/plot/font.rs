@@ -1,13 +1,13 @@
 //! The plot's font. plotters' `ab_glyph` text needs a font file to measure
 //! and draw text (PNG) and to lay out labels (SVG); jetmem ships none and
-//! reads DejaVu Sans (Debian's `fonts-dejavu-core`) at run time, or the TTF
-//! named by `JETMEM_PLOT_FONT`.
+//! reads DejaVu Sans (Debian's `fonts-dejavu-core`) at run time, or only the
+//! TTF named by `JETMEM_PLOT_FONT` when it is set.
 
 use std::sync::OnceLock;
 
 use plotters::style::{FontStyle, register_font};
 
-/// Where the font is looked for, in order, after `JETMEM_PLOT_FONT`.
+/// Where the font is looked for, in order, when `JETMEM_PLOT_FONT` is unset.
 const CANDIDATES: [&str; 3] = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/TTF/DejaVuSans.ttf",
@@ -21,12 +21,11 @@ pub fn ensure() -> Result<(), String> {
 }
 
 fn load() -> Result<(), String> {
-    let env = std::env::var_os("JETMEM_PLOT_FONT").map(std::path::PathBuf::from);
-    let paths: Vec<std::path::PathBuf> = env
-        .iter()
-        .cloned()
-        .chain(CANDIDATES.iter().map(Into::into))
-        .collect();
+    // A font the user names is the only one tried: no silent fallback.
+    let paths: Vec<std::path::PathBuf> = match std::env::var_os("JETMEM_PLOT_FONT") {
+        Some(p) => vec![p.into()],
+        None => CANDIDATES.iter().map(Into::into).collect(),
+    };
     let Some((path, bytes)) = paths
         .iter()
         .find_map(|p| std::fs::read(p).ok().map(|b| (p, b)))
