@@ -106,7 +106,11 @@ fn svg_names_layers_budget_and_collapses_phase_runs() {
     let out = t.dir.join("budget.svg");
     plot(&[&t.discrete], &out, &["--budget", "12GiB"]);
     let svg = std::fs::read_to_string(&out).unwrap();
-    for label in ["RAM used", "VRAM used (stacked on RAM)", "budget (set: 12"] {
+    for label in [
+        "RAM used",
+        "VRAM used (stacked on RAM)",
+        "RAM budget (set: 12",
+    ] {
         assert!(svg.contains(label), "{label} missing");
     }
     let out = t.dir.join("all.svg");

@@ -300,8 +300,14 @@ fn budget_line(s: &Series, budget: Option<Budget>) -> Option<Reference> {
             s.report.headroom.budget_source.describe().to_owned(),
         ),
     };
+    // The budget is measured against system used: RAM alone on a discrete GPU.
+    let ram = if s.report.architecture == Architecture::Discrete {
+        "RAM "
+    } else {
+        ""
+    };
     Some(Reference {
-        label: format!("budget ({how})"),
+        label: format!("{ram}budget ({how})"),
         color: BLACK,
         dashed: true,
         bytes,
