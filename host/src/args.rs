@@ -92,7 +92,8 @@ pub struct RecordArgs {
     /// Record the whole system (10 s unless --duration is given).
     #[arg(long, conflicts_with = "command")]
     pub system: bool,
-    /// Stop after this long (with --system or --pid), e.g. 30s.
+    /// Stop after this long, e.g. 30s; a command still running then is left running
+    /// (the report says so).
     #[arg(long, value_name = "DURATION", value_parser = parse_run_duration)]
     pub duration: Option<Duration>,
     /// Memory budget: a size (6GiB, 6000MB) or a percent of MemTotal (75%);
@@ -255,12 +256,27 @@ pub struct PlotArgs {
     /// Trace files; several are drawn on one chart.
     #[arg(required = true, value_name = "TRACE")]
     pub traces: Vec<PathBuf>,
-    /// The SVG file to write.
-    #[arg(short, long, value_name = "FILE.svg")]
+    /// The file to write: SVG when it ends in .svg, PNG when it ends in .png.
+    #[arg(short, long, value_name = "FILE.svg|FILE.png")]
     pub output: PathBuf,
     /// Overwrite the output file if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Draw from this time into the run (10s, 2m) [default: its start].
+    #[arg(long, value_name = "DURATION", value_parser = parse_offset)]
+    pub from: Option<Duration>,
+    /// Draw up to this time into the run [default: its end].
+    #[arg(long, value_name = "DURATION", value_parser = parse_offset)]
+    pub to: Option<Duration>,
+    /// Budget line: a size (6GiB) or a percent of MemTotal (75%)
+    /// [default: the report's budget, 80 % of MemTotal unless the trace set one].
+    #[arg(long, value_name = "SIZE|PERCENT", value_parser = parse_budget)]
+    pub budget: Option<Budget>,
+}
+
+/// A time into the run for `plot --from/--to`: zero up to a year.
+fn parse_offset(s: &str) -> Result<Duration, String> {
+    crate::duration::parse_duration_in(s, Duration::ZERO, Duration::from_secs(366 * 86_400))
 }
 
 #[derive(Debug, Args)]

@@ -122,6 +122,7 @@ impl MinMax {
     }
 
     /// The highest value kept (the series' maximum).
+    #[cfg(test)]
     pub fn max(&self) -> Option<u64> {
         self.buckets.iter().map(|b| b.max.v).max()
     }

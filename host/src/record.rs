@@ -65,6 +65,8 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
     let (pending, file) = create_pending(&output, force)?;
     signals::install().map_err(|e| CliError::Sampler(format!("cannot catch signals: {e}")))?;
 
+    // The command's pid when --duration passed before it exited.
+    let mut still_running = None;
     let code = match mode {
         Mode::Command(argv) => {
             let program = argv
@@ -102,16 +104,26 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
             let gate = close_gate()?;
             let tracer = start(cfg, file, pending)?;
             let pid = held.release().map_err(spawn_error)?;
-            let reaped = wait_command(&gate, pid.as_raw() as u32, wait_descendants);
-            let code = reaped.root.unwrap_or(1);
-            finish(tracer, Some(code), &output)?;
-            if reaped.others_running {
-                log::warn!(
-                    "descendants of the command were still running when it exited; \
-                     they were traced until then (--wait-descendants waits for them)"
-                );
+            let deadline = duration.map(|d| Instant::now() + d);
+            match wait_command(&gate, pid.as_raw() as u32, wait_descendants, deadline) {
+                Waited::Ended(reaped) => {
+                    let code = reaped.root.unwrap_or(1);
+                    finish(tracer, Some(code), &output)?;
+                    if reaped.others_running {
+                        log::warn!(
+                            "descendants of the command were still running when it exited; \
+                             they were traced until then (--wait-descendants waits for them)"
+                        );
+                    }
+                    code
+                }
+                Waited::StillRunning => {
+                    // No exit code: the trace's end says the command had not exited.
+                    finish(tracer, None, &output)?;
+                    still_running = Some(pid.as_raw());
+                    0
+                }
             }
-            code
         }
         Mode::Pid(pid) => {
             cfg.target = Target::Tree { pid };
@@ -149,6 +161,12 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
         eprint!(
             "{}",
             crate::report::text::render(&report, crate::args::PhaseView::Count, style)
+        );
+    }
+    if let Some(pid) = still_running {
+        eprintln!(
+            "jetmem: the command (pid {pid}) was still running when --duration ended the \
+             recording; it was left running"
         );
     }
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
@@ -225,16 +243,29 @@ fn find_program(program: &str) -> std::io::Result<PathBuf> {
         .ok_or_else(not_found)
 }
 
+/// How waiting for a recorded command ended.
+enum Waited {
+    Ended(Reaped),
+    /// `--duration` passed first; the command is left running.
+    StillRunning,
+}
+
 /// Waits for the command (and with `wait_descendants` for every descendant it
-/// left behind), passing SIGINT/SIGTERM sent to jetmem on to it. A signal that
-/// arrives after the command ended stops the wait for its descendants.
-fn wait_command(gate: &Gate, pid: u32, wait_descendants: bool) -> Reaped {
+/// left behind), passing SIGINT/SIGTERM sent to jetmem on to it, until
+/// `deadline` (`--duration`) at the latest. A signal that arrives after the
+/// command ended stops the wait for its descendants.
+fn wait_command(
+    gate: &Gate,
+    pid: u32,
+    wait_descendants: bool,
+    deadline: Option<Instant>,
+) -> Waited {
     let root = Pid::from_raw(pid as i32);
     let mut reaped = Reaped::default();
     loop {
         if let Some((sig, from_process)) = signals::take() {
             if reaped.root.is_some() {
-                return reaped;
+                return Waited::Ended(reaped);
             }
             if from_process || sig == Signal::SIGTERM {
                 let _ = kill(root, sig);
@@ -242,9 +273,16 @@ fn wait_command(gate: &Gate, pid: u32, wait_descendants: bool) -> Reaped {
         }
         reaped = reap(root, reaped);
         if reaped.root.is_some() && !(wait_descendants && reaped.others_running) {
-            return reaped;
+            return Waited::Ended(reaped);
         }
-        gate.sleep(None, None);
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return match reaped.root {
+                // Only descendants were left (--wait-descendants): the command itself exited.
+                Some(_) => Waited::Ended(reaped),
+                None => Waited::StillRunning,
+            };
+        }
+        gate.sleep(None, deadline);
     }
 }
 

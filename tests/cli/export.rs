@@ -187,11 +187,11 @@ fn json_export_event_kinds_match_the_report() {
 }
 
 /// `plot -o run.png` used to write SVG under the PNG name; any name but
-/// `.svg` is now refused before anything is written.
+/// `.svg` or `.png` is now refused before anything is written.
 #[test]
 fn plot_refuses_a_name_that_is_not_svg() {
     let t = traces::traces("plot-ext");
-    for name in ["run.png", "run", "run.pdf"] {
+    for name in ["run.jpg", "run", "run.pdf"] {
         let out = t.dir.join(name);
         let o = jetmem([
             "plot".as_ref(),
@@ -202,7 +202,7 @@ fn plot_refuses_a_name_that_is_not_svg() {
         assert_eq!(o.status.code(), Some(1), "{name}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(
-            err.starts_with("jetmem: error: ") && err.contains("plot writes SVG"),
+            err.starts_with("jetmem: error: ") && err.contains("plot writes SVG or PNG"),
             "{err}"
         );
         assert!(!out.exists(), "{name} was written");

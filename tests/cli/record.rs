@@ -417,3 +417,41 @@ fn unstartable_commands_exit_127_and_126() {
     assert_eq!(out.status.code(), Some(126));
     assert!(!trace.exists());
 }
+
+/// `record --duration D -- CMD` stops recording at D, leaves the command
+/// running and says so; the trace has no exit code (the command had none).
+#[test]
+fn duration_with_a_command_stops_recording_and_leaves_it_running() {
+    let dir = scratch("record-duration-cmd");
+    let trace = dir.join("long.jetmem");
+    let pid_file = dir.join("pid");
+    // The command's own output goes elsewhere, so reading jetmem's ends with jetmem.
+    let script = format!(
+        "echo $$ > {}; exec sleep 60 >/dev/null 2>&1 </dev/null",
+        pid_file.display()
+    );
+    let out = record_cmd(&trace, &["--duration", "1s"], &["sh", "-c", &script])
+        .output()
+        .unwrap();
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let alive = std::path::Path::new(&format!("/proc/{pid}")).exists();
+    let _ = Command::new("kill").arg(pid.to_string()).status();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(alive, "the command was ended");
+    assert!(
+        err.contains(&format!(
+            "the command (pid {pid}) was still running when --duration ended the recording; it was left running"
+        )),
+        "{err}"
+    );
+    let r = report_json(&trace);
+    assert_eq!(r["exit_code"], Value::Null);
+    let d = r["duration_s"].as_f64().unwrap();
+    // Stopped at the deadline, not when `sleep 60` would end.
+    assert!((0.5..30.0).contains(&d), "{d}");
+}

@@ -18,7 +18,7 @@ pub struct PlotData {
     pub cuda_used: MinMax,
     /// tegrastats' own RAM used (imported traces only; its definition).
     pub tegrastats_used: MinMax,
-    /// Highest MemTotal seen (the y axis reaches it).
+    /// Highest MemTotal seen.
     pub mem_total_max: Option<u64>,
     last_t_ns: u64,
 }
@@ -63,19 +63,6 @@ impl PlotData {
     /// Time of the last sample (ns).
     pub fn last_t_ns(&self) -> u64 {
         self.last_t_ns
-    }
-
-    /// The highest value the y axis must show.
-    pub fn y_max(&self) -> Option<u64> {
-        [
-            self.mem_total_max,
-            self.total_used.max(),
-            self.vram_used.max(),
-            self.tegrastats_used.max(),
-        ]
-        .into_iter()
-        .flatten()
-        .max()
     }
 }
 
