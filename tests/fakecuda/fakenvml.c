@@ -7,6 +7,10 @@
  *   FAKENVML_PROCS=<pid>:<bytes>[,<pid>:<bytes>...]
  *                           the compute processes on device 0; <bytes> "na"
  *                           is NVML_VALUE_NOT_AVAILABLE (default: none)
+ *   FAKENVML_PROCS_FILE=<path>
+ *                           like FAKENVML_PROCS, but read from the file on every
+ *                           process-list call (a test's traced command writes its
+ *                           own pids there); a missing file is no processes
  *   FAKENVML_NOT_SUPPORTED=1
  *                           the process list answers 3 (NVML_ERROR_NOT_SUPPORTED),
  *                           as Jetson JetPack 5/6 does
@@ -67,9 +71,8 @@ static int flag(const char *name) {
     return v != NULL && strcmp(v, "1") == 0;
 }
 
-/* Parses FAKENVML_PROCS into procs/nprocs; 0 on success. */
-static int parse_procs(void) {
-    const char *s = getenv("FAKENVML_PROCS");
+/* Parses a pid:bytes list into procs/nprocs; 0 on success. */
+static int parse_procs(const char *s) {
     nprocs = 0;
     if (s == NULL || *s == '\0') {
         return 0;
@@ -98,6 +101,8 @@ static int parse_procs(void) {
         nprocs++;
         if (*end == ',') {
             end++;
+        } else if (*end == '\n' && end[1] == '\0') {
+            end++;
         } else if (*end != '\0') {
             return -1;
         }
@@ -107,7 +112,7 @@ static int parse_procs(void) {
 }
 
 nvmlReturn_t nvmlInit_v2(void) {
-    if (parse_procs() != 0) {
+    if (parse_procs(getenv("FAKENVML_PROCS")) != 0) {
         fprintf(stderr, "fakenvml: FAKENVML_PROCS does not parse (want pid:bytes,...)\n");
         return NVML_ERROR_INVALID_ARGUMENT;
     }
@@ -158,6 +163,24 @@ nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *dev
     return NVML_SUCCESS;
 }
 
+/* FAKENVML_PROCS_FILE, when set, replaces the list; 0 on success. */
+static int reread_file(void) {
+    const char *path = getenv("FAKENVML_PROCS_FILE");
+    if (path == NULL) {
+        return 0;
+    }
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        nprocs = 0;
+        return 0;
+    }
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return parse_procs(buf);
+}
+
 /* Shared by every version: `size` is the caller's struct size. */
 static nvmlReturn_t running(nvmlDevice_t device, unsigned int *count, void *infos, size_t size) {
     if (!initialised) {
@@ -168,6 +191,10 @@ static nvmlReturn_t running(nvmlDevice_t device, unsigned int *count, void *info
     }
     if (not_supported) {
         return NVML_ERROR_NOT_SUPPORTED;
+    }
+    if (reread_file() != 0) {
+        fprintf(stderr, "fakenvml: FAKENVML_PROCS_FILE does not parse (want pid:bytes,...)\n");
+        return NVML_ERROR_INVALID_ARGUMENT;
     }
     if (*count < nprocs) {
         *count = nprocs;

@@ -70,7 +70,10 @@ pub use cuda::{Cuda, CudaDeviceInfo, CudaUnavailable};
 pub use fork::{fork_generation, forked_since};
 pub use handle::{MarkError, TraceHandle};
 pub use lateness::Lateness;
-pub use nvml::{NVML_LIBRARY, Nvml, NvmlProcess, NvmlProcsVersion, NvmlUnavailable};
+pub use nvml::{
+    MAX_PROCS as NVML_MAX_PROCS, NVML_LIBRARY, Nvml, NvmlProcess, NvmlProcesses, NvmlProcsVersion,
+    NvmlUnavailable,
+};
 pub use output::{OutputError, PendingOutput, check_replaceable};
 pub use source::{FileSource, SourceState, SourceStatus};
 pub use tracer::{StopReport, Tracer};

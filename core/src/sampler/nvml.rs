@@ -19,8 +19,12 @@ const NVML_ERROR_NOT_SUPPORTED: c_int = 3;
 const NVML_ERROR_INSUFFICIENT_SIZE: c_int = 7;
 /// `NVML_VALUE_NOT_AVAILABLE`: `usedGpuMemory` is unknown (e.g. under WDDM or MIG).
 const NVML_VALUE_NOT_AVAILABLE: c_ulonglong = c_ulonglong::MAX;
-/// Processes asked for per device and call: NVML's own tools use 64..1024.
-const MAX_PROCS: usize = 256;
+/// Processes asked for per device and call, and kept per read: NVML's own
+/// tools use 64..1024.
+pub const MAX_PROCS: usize = 256;
+
+/// A fixed buffer of per-process figures (no allocation).
+pub type NvmlProcesses = heapless::Vec<NvmlProcess, MAX_PROCS>;
 const MAX_DEVICES: c_uint = 64;
 
 type Device = *mut c_void;
@@ -250,11 +254,25 @@ impl Nvml {
         &self,
         keep: impl Fn(u32) -> bool,
     ) -> Result<Vec<NvmlProcess>, NvmlUnavailable> {
-        let mut out: Vec<NvmlProcess> = Vec::new();
+        let mut out = NvmlProcesses::new();
+        self.processes_into(keep, &mut out)?;
+        Ok(out.to_vec())
+    }
+
+    /// Like [`Nvml::processes`] into a fixed buffer, without allocating (the
+    /// sampler thread's slow path); sorted by pid. More than [`MAX_PROCS`]
+    /// kept processes is an error, never a silently short list.
+    pub fn processes_into(
+        &self,
+        keep: impl Fn(u32) -> bool,
+        out: &mut NvmlProcesses,
+    ) -> Result<(), NvmlUnavailable> {
+        out.clear();
         for &dev in &self.devices {
-            for p in self.device_processes(dev)? {
+            let mut full = false;
+            self.device_processes(dev, |p| {
                 if !keep(p.pid) {
-                    continue;
+                    return;
                 }
                 match out.iter_mut().find(|q| q.pid == p.pid) {
                     Some(q) => {
@@ -263,47 +281,64 @@ impl Nvml {
                             .zip(p.used_bytes)
                             .map(|(a, b)| a.saturating_add(b))
                     }
-                    None => out.push(p),
+                    None => full |= out.push(p).is_err(),
                 }
+            })?;
+            if full {
+                return Err(too_many());
             }
         }
-        out.sort_by_key(|p| p.pid);
-        Ok(out)
+        out.sort_unstable_by_key(|p| p.pid);
+        Ok(())
     }
 
-    fn device_processes(&self, dev: Device) -> Result<Vec<NvmlProcess>, NvmlUnavailable> {
+    fn device_processes(
+        &self,
+        dev: Device,
+        mut f: impl FnMut(NvmlProcess),
+    ) -> Result<(), NvmlUnavailable> {
         let mut n = MAX_PROCS as c_uint;
-        let (rc, list): (c_int, Vec<(c_uint, c_ulonglong)>) =
-            if self.version == NvmlProcsVersion::V1 {
-                let mut buf = [ProcV1::default(); MAX_PROCS];
-                // SAFETY: `buf` holds `n` v1 structs, as the unversioned call expects.
-                let rc = unsafe { (self.procs)(dev, &mut n, buf.as_mut_ptr().cast()) };
-                (rc, buf.iter().map(|p| (p.pid, p.used)).collect())
-            } else {
-                let mut buf = [ProcV2::default(); MAX_PROCS];
-                // SAFETY: `buf` holds `n` v2/v3 structs, as the _v2/_v3 calls expect.
-                let rc = unsafe { (self.procs)(dev, &mut n, buf.as_mut_ptr().cast()) };
-                (rc, buf.iter().map(|p| (p.pid, p.used)).collect())
-            };
-        // More than MAX_PROCS processes: NVML filled none; report what fits is
-        // impossible, so say so rather than show a partial list.
-        if rc == NVML_ERROR_INSUFFICIENT_SIZE {
-            return Err(NvmlUnavailable::Error(
-                "nvmlDeviceGetComputeRunningProcesses",
-                format!("more than {MAX_PROCS} GPU processes"),
-            ));
-        }
-        self.check("nvmlDeviceGetComputeRunningProcesses", rc)?;
-        let n = (n as usize).min(MAX_PROCS);
-        Ok(list
-            .into_iter()
-            .take(n)
-            .map(|(pid, used)| NvmlProcess {
+        let mut emit = |pid: c_uint, used: c_ulonglong| {
+            f(NvmlProcess {
                 pid,
                 used_bytes: (used != NVML_VALUE_NOT_AVAILABLE).then_some(used),
             })
-            .collect())
+        };
+        if self.version == NvmlProcsVersion::V1 {
+            let mut buf = [ProcV1::default(); MAX_PROCS];
+            // SAFETY: `buf` holds `n` v1 structs, as the unversioned call expects.
+            let rc = unsafe { (self.procs)(dev, &mut n, buf.as_mut_ptr().cast()) };
+            self.list_rc(rc)?;
+            buf.iter()
+                .take(n as usize)
+                .for_each(|p| emit(p.pid, p.used));
+        } else {
+            let mut buf = [ProcV2::default(); MAX_PROCS];
+            // SAFETY: `buf` holds `n` v2/v3 structs, as the _v2/_v3 calls expect.
+            let rc = unsafe { (self.procs)(dev, &mut n, buf.as_mut_ptr().cast()) };
+            self.list_rc(rc)?;
+            buf.iter()
+                .take(n as usize)
+                .for_each(|p| emit(p.pid, p.used));
+        }
+        Ok(())
     }
+
+    /// More than `MAX_PROCS` processes: NVML filled none, so say so rather
+    /// than show a partial list.
+    fn list_rc(&self, rc: c_int) -> Result<(), NvmlUnavailable> {
+        if rc == NVML_ERROR_INSUFFICIENT_SIZE {
+            return Err(too_many());
+        }
+        self.check("nvmlDeviceGetComputeRunningProcesses", rc)
+    }
+}
+
+fn too_many() -> NvmlUnavailable {
+    NvmlUnavailable::Error(
+        "nvmlDeviceGetComputeRunningProcesses",
+        format!("more than {MAX_PROCS} GPU processes"),
+    )
 }
 
 impl Drop for Nvml {
