@@ -10,26 +10,25 @@
 
 use jetmem_core::sampler::{Nvml, NvmlProcess, NvmlProcsVersion, NvmlUnavailable};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+#[path = "../../tests/support/fakelib.rs"]
+mod fakelib;
 
 fn fake_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("JETMEM_FAKECUDA_DIR") {
         return PathBuf::from(dir);
     }
     let dir = std::env::temp_dir().join(format!("jetmem-fakenvml-{}", std::process::id()));
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fakecuda/fakenvml.c");
-    for (sub, defs) in [("", &[][..]), ("nvml-v1", &["-DFAKENVML_V1_ONLY"][..])] {
-        std::fs::create_dir_all(dir.join(sub)).unwrap();
-        let ok = Command::new("cc")
-            .args(defs)
-            .args(["-shared", "-fPIC", "-Wl,-soname,libnvidia-ml.so.1", "-o"])
-            .arg(dir.join(sub).join("libnvidia-ml.so.1"))
-            .arg(&src)
-            .status()
-            .expect("cc")
-            .success();
-        assert!(ok, "building the fake libnvidia-ml failed");
-    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let so = "libnvidia-ml.so.1";
+    fakelib::build(&repo, "fakenvml.c", so, &[], &dir);
+    fakelib::build(
+        &repo,
+        "fakenvml.c",
+        so,
+        &["-DFAKENVML_V1_ONLY"],
+        &dir.join("nvml-v1"),
+    );
     dir
 }
 

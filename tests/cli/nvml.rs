@@ -8,7 +8,6 @@
 //! sets it, also for aarch64 under qemu); otherwise the fake is built here.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::json;
 
@@ -16,19 +15,15 @@ use crate::record::record_cmd;
 use crate::report_json;
 use crate::traces::scratch;
 
+#[path = "../support/fakelib.rs"]
+mod fakelib;
+
 fn fake_nvml_dir(scratch_dir: &Path) -> PathBuf {
     if let Ok(dir) = std::env::var("JETMEM_FAKECUDA_DIR") {
         return PathBuf::from(dir);
     }
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fakecuda/fakenvml.c");
-    let ok = Command::new("cc")
-        .args(["-shared", "-fPIC", "-Wl,-soname,libnvidia-ml.so.1", "-o"])
-        .arg(scratch_dir.join("libnvidia-ml.so.1"))
-        .arg(&src)
-        .status()
-        .expect("cc")
-        .success();
-    assert!(ok, "building the fake libnvidia-ml failed");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    fakelib::build(&repo, "fakenvml.c", "libnvidia-ml.so.1", &[], scratch_dir);
     scratch_dir.to_path_buf()
 }
 

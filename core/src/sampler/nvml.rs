@@ -52,6 +52,23 @@ struct ProcV2 {
     _compute_instance: c_uint,
 }
 
+/// The two fields jetmem reads from either struct layout.
+trait ProcInfo: Copy + Default {
+    fn pid_used(&self) -> (c_uint, c_ulonglong);
+}
+
+impl ProcInfo for ProcV1 {
+    fn pid_used(&self) -> (c_uint, c_ulonglong) {
+        (self.pid, self.used)
+    }
+}
+
+impl ProcInfo for ProcV2 {
+    fn pid_used(&self) -> (c_uint, c_ulonglong) {
+        (self.pid, self.used)
+    }
+}
+
 /// Which `nvmlDeviceGetComputeRunningProcesses` the driver offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NvmlProcsVersion {
@@ -295,31 +312,32 @@ impl Nvml {
     fn device_processes(
         &self,
         dev: Device,
+        f: impl FnMut(NvmlProcess),
+    ) -> Result<(), NvmlUnavailable> {
+        match self.version {
+            NvmlProcsVersion::V1 => self.read_list::<ProcV1>(dev, f),
+            NvmlProcsVersion::V2 | NvmlProcsVersion::V3 => self.read_list::<ProcV2>(dev, f),
+        }
+    }
+
+    /// One call of the process-list symbol with a buffer of `P`, the struct
+    /// layout that symbol's version expects.
+    fn read_list<P: ProcInfo>(
+        &self,
+        dev: Device,
         mut f: impl FnMut(NvmlProcess),
     ) -> Result<(), NvmlUnavailable> {
         let mut n = MAX_PROCS as c_uint;
-        let mut emit = |pid: c_uint, used: c_ulonglong| {
+        let mut buf = [P::default(); MAX_PROCS];
+        // SAFETY: `buf` holds `n` structs of the layout `self.version`'s symbol expects.
+        let rc = unsafe { (self.procs)(dev, &mut n, buf.as_mut_ptr().cast()) };
+        self.list_rc(rc)?;
+        for p in buf.iter().take(n as usize) {
+            let (pid, used) = p.pid_used();
             f(NvmlProcess {
                 pid,
                 used_bytes: (used != NVML_VALUE_NOT_AVAILABLE).then_some(used),
-            })
-        };
-        if self.version == NvmlProcsVersion::V1 {
-            let mut buf = [ProcV1::default(); MAX_PROCS];
-            // SAFETY: `buf` holds `n` v1 structs, as the unversioned call expects.
-            let rc = unsafe { (self.procs)(dev, &mut n, buf.as_mut_ptr().cast()) };
-            self.list_rc(rc)?;
-            buf.iter()
-                .take(n as usize)
-                .for_each(|p| emit(p.pid, p.used));
-        } else {
-            let mut buf = [ProcV2::default(); MAX_PROCS];
-            // SAFETY: `buf` holds `n` v2/v3 structs, as the _v2/_v3 calls expect.
-            let rc = unsafe { (self.procs)(dev, &mut n, buf.as_mut_ptr().cast()) };
-            self.list_rc(rc)?;
-            buf.iter()
-                .take(n as usize)
-                .for_each(|p| emit(p.pid, p.used));
+            });
         }
         Ok(())
     }
