@@ -30,7 +30,7 @@ fn fake_nvml_dir(scratch_dir: &Path) -> PathBuf {
 /// The shell's pid with 1 MiB, its `sleep` child's with "not available", and
 /// pid 1 (not traced) with 5 bytes; the child must be seen before the list
 /// names it, so the shell waits for it.
-const SCRIPT: &str = "sleep 1.5 & echo \"$$:1048576,$!:na,1:5\" > \"$1\"; echo \"$$ $!\"; wait";
+const SCRIPT: &str = "sleep 2 & echo \"$$:1048576,$!:na,1:5\" > \"$1\"; echo \"$$ $!\"; wait";
 
 #[test]
 fn nvml_per_process_figures_of_the_traced_tree_reach_the_report() {
