@@ -587,6 +587,20 @@ pub struct CudaHook {
     pub table_overflow: u64,
 }
 
+/// One traced process's GPU memory as NVML reports it
+/// (`nvmlDeviceGetComputeRunningProcesses`, format 1.1, tag 21), read on the
+/// sampler's slow path; docs/trace-format.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GpuProcess {
+    /// Nanoseconds since the trace start.
+    pub t_ns: u64,
+    /// The process (host pid namespace).
+    pub pid: u32,
+    /// `usedGpuMemory` summed over the devices it runs on, bytes; `None` when
+    /// NVML says it is not available (never 0 for unknown).
+    pub used_bytes: Option<u64>,
+}
+
 /// How many kinds of CUDA memory the hook tells apart.
 pub const CUDA_HOOK_KINDS: usize = 4;
 
@@ -663,6 +677,8 @@ pub enum Record {
     ChannelLost(ChannelLost),
     /// One process's CUDA allocations from the `--cuda-hook` interposer (format 1.1).
     CudaHook(CudaHook),
+    /// One traced process's NVML GPU memory (format 1.1).
+    GpuProcess(GpuProcess),
     /// Clean end.
     End(End),
 }
@@ -680,6 +696,7 @@ impl Record {
             Record::Dropped(d) => d.t_ns,
             Record::ChannelLost(c) => c.t_ns,
             Record::CudaHook(c) => c.t_ns,
+            Record::GpuProcess(g) => g.t_ns,
             Record::End(e) => e.t_ns,
         }
     }

@@ -67,6 +67,8 @@ pub mod tag {
     /// One process's CUDA allocations from the `--cuda-hook` interposer
     /// (format 1.1). Tags 17–19 are left to other 1.1 additions.
     pub const CUDA_HOOK: u8 = 20;
+    /// One traced process's GPU memory from NVML (format 1.1).
+    pub const GPU_PROCESS: u8 = 21;
 }
 
 /// Why encoding failed.
@@ -228,6 +230,7 @@ impl<'a> FrameBuilder<'a> {
             Record::Dropped(d) => self.push_body(tag::DROPPED, d),
             Record::ChannelLost(c) => self.push_body(tag::CHANNEL_LOST, c),
             Record::CudaHook(c) => self.push_body(tag::CUDA_HOOK, c),
+            Record::GpuProcess(g) => self.push_body(tag::GPU_PROCESS, g),
             Record::End(e) => self.push_body(tag::END, e),
         }
     }

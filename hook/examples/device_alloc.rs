@@ -186,6 +186,21 @@ fn check(report: &str, measured: &str) -> Res<()> {
         )?,
         _ => println!("NVML per-process figure: not available on this driver, not compared"),
     }
+    // jetmem's own NVML reading (report gpu.processes, the pid's largest
+    // usedGpuMemory) against what this process read from NVML at its peak.
+    let own = r["gpu"]["processes"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["pid"] == m["pid"]))
+        .and_then(|p| p["used_bytes"].as_u64());
+    match (own, m["nvml_after"].as_u64()) {
+        (Some(got), Some(want)) => {
+            within("jetmem gpu.processes vs NVML at the peak", got, want, 50)?
+        }
+        (got, want) => println!(
+            "jetmem gpu.processes: {got:?}, NVML at the peak: {want:?}; not compared \
+             (printed only when jetmem's report has a figure for this pid)"
+        ),
+    }
     if r["architecture"] != "discrete" {
         println!(
             "architecture {}: the discrete checks do not apply",

@@ -25,9 +25,9 @@ use crate::error::CliError;
 use crate::plot::data::PlotData;
 use crate::report::advice;
 use crate::report::model::{
-    BudgetSource, Cuda, Damage, Gpu, Headroom, ImplausibleValue, Omitted, Phase, PlatformInfo,
-    PressureEvent, Process, ProcessPeak, REPORT_FORMAT_VERSION, Report, System, Tegrastats,
-    TotalPeak, TracerCost, TracerGap, non_empty,
+    BudgetSource, Cuda, Damage, Gpu, GpuProcessReport, Headroom, ImplausibleValue, Omitted, Phase,
+    PlatformInfo, PressureEvent, Process, ProcessPeak, REPORT_FORMAT_VERSION, Report, System,
+    Tegrastats, TotalPeak, TracerCost, TracerGap, non_empty,
 };
 use crate::trace;
 use crate::units::{micro_secs, secs};
@@ -128,6 +128,8 @@ pub struct Analyzer {
     implausible: [Option<(u64, Implausible)>; COUNTER_COUNT],
     /// `--cuda-hook` snapshots (`None`: the run was not hooked).
     cuda_hook: Option<HookState>,
+    /// NVML per-process GPU memory: the largest known bytes by pid.
+    gpu_processes: BTreeMap<u32, Option<u64>>,
 }
 
 impl Analyzer {
@@ -158,6 +160,7 @@ impl Analyzer {
             omitted: Omitted::default(),
             implausible: [None; COUNTER_COUNT],
             cuda_hook: None,
+            gpu_processes: BTreeMap::new(),
         }
     }
 
@@ -217,6 +220,10 @@ impl Analyzer {
             Record::Dropped(d) => self.dropped += d.samples,
             Record::ChannelLost(c) => *self.channel_lost.entry(c.pid).or_default() += c.records,
             Record::CudaHook(c) => self.cuda_hook.get_or_insert_default().push(c),
+            Record::GpuProcess(g) => {
+                let e = self.gpu_processes.entry(g.pid).or_default();
+                *e = max_opt(*e, g.used_bytes);
+            }
             Record::End(e) => self.end = Some(*e),
             _ => {}
         }
@@ -529,6 +536,16 @@ impl Analyzer {
             used_at_system_peak_bytes: self.at_used_peak.and_then(|f| f.gpu_used),
             cpu_os_at_system_peak_bytes: self.at_used_peak.and_then(|f| f.cpu_os_used),
             sources_disagree: self.peaks.disagreements > 0,
+            processes: (!self.gpu_processes.is_empty()).then(|| {
+                self.gpu_processes
+                    .iter()
+                    .map(|(&pid, &used_bytes)| GpuProcessReport {
+                        pid,
+                        name: self.procs.get(&pid).and_then(|p| p.name.clone()),
+                        used_bytes,
+                    })
+                    .collect()
+            }),
         }
     }
 

@@ -100,7 +100,7 @@ pub struct RecordArgs {
     /// default 80 % of MemTotal. Headroom and budget events are measured against it.
     #[arg(long, value_name = "SIZE|PERCENT", value_parser = parse_budget)]
     pub budget: Option<Budget>,
-    /// Do not probe CUDA (no driver load in the recorder).
+    /// Do not probe CUDA or NVML (no driver load in the recorder).
     #[arg(long)]
     pub no_cuda: bool,
     /// Keep recording after the command exits until its descendants (daemons it started) exit too.

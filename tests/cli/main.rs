@@ -6,6 +6,7 @@ mod hostile;
 mod import;
 mod info;
 mod monitor;
+mod nvml;
 mod plot;
 mod record;
 mod recorder_self;

@@ -6,7 +6,9 @@
 # It records device_alloc (cudarc, driver API: 4 × 256 MiB device, 128 MiB
 # pinned, two device buffers and the pinned one freed) under --cuda-hook and
 # checks the report: the process's hook figures exactly; cuMemGetInfo's free
-# change and NVML's per-process change within 5 % of the 1 GiB allocated; on
+# change and NVML's per-process change within 5 % of the 1 GiB allocated,
+# jetmem's own NVML figure (report gpu.processes) within 5 % of NVML's at the
+# peak when the report has one; on
 # a discrete GPU, VRAM additive to RAM. Then it prints the hook's cost per
 # intercepted call against the real driver. Never part of CI; the whole run
 # is bounded to 5 minutes. Put the output and the command in docs/cuda-hook.md.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the fake libcuda.so.1 for x86-64 and aarch64 and checks each build
+# Builds the fake libcuda.so.1 and libnvidia-ml.so.1 for x86-64 and aarch64 and checks each build
 # with test_fakecuda (the aarch64 one under qemu-aarch64).
 #   tests/fakecuda/build.sh [OUT_DIR]     default OUT_DIR: target/fakecuda
-# Leaves OUT_DIR/x86_64/libcuda.so.1 and OUT_DIR/aarch64/libcuda.so.1.
+# Leaves OUT_DIR/<arch>/libcuda.so.1, OUT_DIR/<arch>/libnvidia-ml.so.1 and
+# OUT_DIR/<arch>/nvml-v1/libnvidia-ml.so.1 (only the unversioned process call).
 # Point tests at one with JETMEM_FAKECUDA_DIR=OUT_DIR/<arch>.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,6 +19,11 @@ build_one() { # arch cc run-prefix...
     # --cuda-hook does not see (and count) them twice.
     "$cc" "${cflags[@]}" -shared -fPIC -Wl,-soname,libcuda.so.1 -Wl,-Bsymbolic \
         -o "$out/$arch/libcuda.so.1" "$here/fakecuda.c" "$here/fakecuda_mem.c"
+    mkdir -p "$out/$arch/nvml-v1"
+    "$cc" "${cflags[@]}" -shared -fPIC -Wl,-soname,libnvidia-ml.so.1 \
+        -o "$out/$arch/libnvidia-ml.so.1" "$here/fakenvml.c"
+    "$cc" "${cflags[@]}" -DFAKENVML_V1_ONLY -shared -fPIC -Wl,-soname,libnvidia-ml.so.1 \
+        -o "$out/$arch/nvml-v1/libnvidia-ml.so.1" "$here/fakenvml.c"
     "$cc" "${cflags[@]}" -o "$out/$arch/test_fakecuda" "$here/test_fakecuda.c" -ldl
     "$@" "$out/$arch/test_fakecuda" "$out/$arch/libcuda.so.1"
 }

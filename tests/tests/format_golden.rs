@@ -12,8 +12,8 @@ mod format_support;
 
 use format_support::{Entry, frame, header, preamble, read_all};
 use jetmem_core::record::{
-    Allocator, ChannelLost, Counter, Counters, CudaHook, Dropped, End, Event, EventKind, Mark,
-    MarkKind, ProcessChange, ProcessEvent, ProcessMemory, Record, Sample,
+    Allocator, ChannelLost, Counter, Counters, CudaHook, Dropped, End, Event, EventKind,
+    GpuProcess, Mark, MarkKind, ProcessChange, ProcessEvent, ProcessMemory, Record, Sample,
 };
 use jetmem_core::text::truncated;
 use jetmem_core::wire::{FORMAT_MAJOR, FORMAT_MINOR, Item, tag};
@@ -40,6 +40,8 @@ const NAMES: &[&str] = &[
     "header-copy",
     // 1.1: the --cuda-hook snapshot (issue 12).
     "cuda-hook",
+    // 1.1: NVML per-process GPU memory (issue 12); one figure unknown.
+    "gpu-process",
 ];
 
 fn golden_root() -> PathBuf {
@@ -183,6 +185,18 @@ fn entries(name: &str) -> Vec<Entry> {
             frees: 7,
             table_overflow: 0,
         }))],
+        "gpu-process" => vec![
+            r(Record::GpuProcess(GpuProcess {
+                t_ns: 3_100_000_000,
+                pid: 4243,
+                used_bytes: Some(768 << 20),
+            })),
+            r(Record::GpuProcess(GpuProcess {
+                t_ns: 3_100_000_000,
+                pid: 4244,
+                used_bytes: None,
+            })),
+        ],
         other => panic!("no golden entries for {other}"),
     }
 }

@@ -26,8 +26,10 @@ pub struct GpuAvailability {
     pub nvmap_clients: Access,
     /// CUDA `cuMemGetInfo` on device 0.
     pub cuda: Access,
-    /// NVML per-process memory (Thor / JetPack 7). Reserved: no sampler sets it
-    /// yet (a later issue wires NVML), so [`GpuSource::Nvml`] is never chosen today.
+    /// NVML device-wide memory (Thor / JetPack 7). Not set yet: the sampler
+    /// reads NVML per process only (docs/accounting.md §3.3), which is never
+    /// `gpu_used`, so [`GpuSource::Nvml`] is not chosen until a device-wide
+    /// NVML counter exists.
     pub thor_nvml: Access,
 }
 

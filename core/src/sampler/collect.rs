@@ -10,6 +10,7 @@
 mod open;
 
 use super::cuda::Cuda;
+use super::nvml::{Nvml, NvmlProcess, NvmlProcesses};
 use super::source::{FileSource, SourceStatus};
 use super::tree::{Change, ProcessTree, SlowSums};
 use crate::accounting::gpu_used_from;
@@ -60,6 +61,10 @@ pub struct Collector {
     tree: Option<ProcessTree>,
     cuda: Option<Cuda>,
     cuda_reason: Option<String>,
+    nvml: Option<Nvml>,
+    nvml_reason: Option<String>,
+    /// The last NVML read, reused so the slow path does not allocate.
+    nvml_buf: NvmlProcesses,
     sticky: Sticky,
 }
 
@@ -90,6 +95,25 @@ impl Collector {
     /// Why CUDA figures are absent, if they are.
     pub fn cuda_reason(&self) -> Option<&str> {
         self.cuda_reason.as_deref()
+    }
+
+    /// Why NVML per-process figures are absent, if they are.
+    pub fn nvml_reason(&self) -> Option<&str> {
+        self.nvml_reason.as_deref()
+    }
+
+    /// NVML's figures for the traced tree's processes (slow path): what
+    /// NVML lists for pids the tree tracks, sorted by pid. Empty without
+    /// NVML; a failed read is logged and yields nothing this time.
+    pub fn gpu_processes(&mut self) -> &[NvmlProcess] {
+        self.nvml_buf.clear();
+        if let (Some(nvml), Some(tree)) = (&self.nvml, &self.tree) {
+            let tracked = |pid: u32| tree.processes().iter().any(|p| p.pid == pid);
+            if let Err(e) = nvml.processes_into(tracked, &mut self.nvml_buf) {
+                log::warn!("NVML per-process read failed: {}", e.reason());
+            }
+        }
+        &self.nvml_buf
     }
 
     /// The page size used for `statm`.

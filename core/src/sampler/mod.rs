@@ -33,7 +33,8 @@
 //! - `tree.rs`: the traced process tree and its per-process reads;
 //!   `tree/discover.rs`: finding joins and leaves; `cgroup_path.rs`: where a
 //!   cgroup's files lie.
-//! - `cuda.rs`: the CUDA driver (device, memory info).
+//! - `cuda.rs`: the CUDA driver (device, memory info); `nvml.rs`: NVML
+//!   per-process GPU memory.
 //! - `clock.rs`: clocks and absolute deadlines; `lateness.rs`: how late ticks were.
 //! - `sample_loop.rs`: the sampler thread; `handle.rs`: what the threads share
 //!   and [`TraceHandle`]; `writer.rs`: the writer's pending records;
@@ -53,6 +54,7 @@ mod dir;
 mod fork;
 mod handle;
 mod lateness;
+mod nvml;
 mod output;
 mod sample_loop;
 mod source;
@@ -68,6 +70,10 @@ pub use cuda::{Cuda, CudaDeviceInfo, CudaUnavailable};
 pub use fork::{fork_generation, forked_since};
 pub use handle::{MarkError, TraceHandle};
 pub use lateness::Lateness;
+pub use nvml::{
+    MAX_PROCS as NVML_MAX_PROCS, NVML_LIBRARY, Nvml, NvmlProcess, NvmlProcesses, NvmlProcsVersion,
+    NvmlUnavailable,
+};
 pub use output::{OutputError, PendingOutput, check_replaceable};
 pub use source::{FileSource, SourceState, SourceStatus};
 pub use tracer::{StopReport, Tracer};

@@ -1,5 +1,6 @@
 //! The sampler thread: one sample per tick at absolute deadlines, the slow
-//! path (process discovery, per-process memory) every 100 ms, pressure events,
+//! path (process discovery, per-process memory, NVML per-process GPU memory)
+//! every 100 ms, pressure events,
 //! and every record pushed into the SPSC ring without ever blocking.
 //!
 //! Per-process records carry each process's highest resident size since its
@@ -17,8 +18,8 @@ use crate::accounting::{Figures, Peaks, PressureTracker, figures};
 use crate::channel::Entry;
 use crate::channel::shm::Drained;
 use crate::record::{
-    Allocator, ChannelLost, CudaHook, Dropped, Mark, Platform, ProcessChange, ProcessEvent,
-    ProcessMemory, Record, Sample,
+    Allocator, ChannelLost, CudaHook, Dropped, GpuProcess, Mark, Platform, ProcessChange,
+    ProcessEvent, ProcessMemory, Record, Sample,
 };
 use heapless::spsc;
 use std::cell::Cell;
@@ -213,6 +214,14 @@ impl SampleLoop<'_, '_> {
                 self.unannounced += 1;
             }
             self.next_proc_mem = now + PROCESS_MEMORY_NS;
+        }
+        for g in self.collector.gpu_processes() {
+            let _ = self.ring.enqueue(Record::GpuProcess(GpuProcess {
+                t_ns: t,
+                pid: g.pid,
+                used_bytes: g.used_bytes,
+            }));
+            self.unannounced += 1;
         }
         self.next_slow = now + SLOW_NS;
     }

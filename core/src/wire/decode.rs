@@ -7,8 +7,8 @@
 
 use super::{DecodeError, tag};
 use crate::record::{
-    Allocator, COUNTER_COUNT, ChannelLost, Counter, CudaHook, Dropped, End, Event, Header, Mark,
-    ProcessEvent, ProcessMemory, Record, Sample,
+    Allocator, COUNTER_COUNT, ChannelLost, Counter, CudaHook, Dropped, End, Event, GpuProcess,
+    Header, Mark, ProcessEvent, ProcessMemory, Record, Sample,
 };
 use crate::varint;
 use serde::de::DeserializeOwned;
@@ -225,6 +225,7 @@ impl<'a> Cursor<'a> {
             }
             tag::CHANNEL_LOST => Item::Record(Record::ChannelLost(self.body::<ChannelLost>()?)),
             tag::CUDA_HOOK => Item::Record(Record::CudaHook(self.body::<CudaHook>()?)),
+            tag::GPU_PROCESS => Item::Record(Record::GpuProcess(self.body::<GpuProcess>()?)),
             tag::EVENT => Item::Record(Record::Event(self.body::<Event>()?)),
             tag::DROPPED => Item::Record(Record::Dropped(self.body::<Dropped>()?)),
             tag::END => Item::Record(Record::End(self.body::<End>()?)),

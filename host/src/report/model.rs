@@ -224,6 +224,21 @@ pub struct Gpu {
     pub used_at_system_peak_bytes: Option<u64>,
     pub cpu_os_at_system_peak_bytes: Option<u64>,
     pub sources_disagree: bool,
+    /// NVML's per-process GPU memory of the traced tree (docs/report-json.md);
+    /// left out when NVML gave no figures (no NVML, or no traced process on a GPU).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processes: Option<Vec<GpuProcessReport>>,
+}
+
+/// One traced process NVML listed on a GPU.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct GpuProcessReport {
+    pub pid: u32,
+    /// The process's name from the trace's process records; `null` if unknown.
+    pub name: Option<String>,
+    /// The largest `usedGpuMemory` NVML reported for it during the run;
+    /// `null` when NVML never gave a number (not available), never 0.
+    pub used_bytes: Option<u64>,
 }
 
 impl Cuda {

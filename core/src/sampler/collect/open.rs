@@ -3,6 +3,7 @@
 
 use super::super::cgroup_path::{CgroupFiles, memory_cgroup, root_cgroup};
 use super::super::cuda::{Cuda, CudaUnavailable};
+use super::super::nvml::{Nvml, NvmlProcesses};
 use super::super::source::{
     FileSource, SourceState, SourceStatus, open_optional, open_optional_bounded, open_recorded,
     read_small, under,
@@ -151,6 +152,25 @@ fn probe_cuda_source(
     (cuda, cuda_reason)
 }
 
+/// NVML for the traced tree's per-process GPU memory, or why there is none.
+/// Only for a traced tree (the figures are per process) and when GPUs are
+/// probed at all. Jetson JetPack 5/6 answers Not Supported: absent there.
+fn probe_nvml(probe: bool, tree: bool) -> (Option<Nvml>, Option<String>) {
+    if !probe || !tree {
+        return (
+            None,
+            Some("NVML not probed (no traced tree, or GPU probing off)".into()),
+        );
+    }
+    match Nvml::open() {
+        Ok(n) => (Some(n), None),
+        Err(e) => {
+            log::info!("NVML per-process GPU memory unavailable: {}", e.reason());
+            (None, Some(e.reason()))
+        }
+    }
+}
+
 /// The machine, from its release files, device tree, kernel and CUDA device.
 fn detect_platform(
     root: &Path,
@@ -246,6 +266,7 @@ impl Collector {
         let zram = open_zram(root);
         let nvmap_ok = meminfo_has_nvmap || nvmap_total.is_some() || nvmap_clients.is_some();
         let (cuda, cuda_reason) = probe_cuda_source(probe_cuda, nvmap_ok, &mut sources);
+        let (nvml, nvml_reason) = probe_nvml(probe_cuda, tree.is_some());
 
         let page_size = page_size();
         let mut platform = detect_platform(
@@ -281,6 +302,9 @@ impl Collector {
             tree,
             cuda,
             cuda_reason,
+            nvml,
+            nvml_reason,
+            nvml_buf: NvmlProcesses::new(),
             sticky: Sticky::default(),
         };
         c.slow(|_| {});
