@@ -72,6 +72,12 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
             let program = argv
                 .first()
                 .ok_or_else(|| CliError::Sampler("no command given".to_owned()))?;
+            let spawn_error = |source| CliError::Spawn {
+                program: program.clone(),
+                source,
+            };
+            // A command that cannot start is the one error, before any warning.
+            let path = find_program(program).map_err(spawn_error)?;
             if let Err(e) = become_subreaper() {
                 log::warn!("{NO_SUBREAPER}: {e}");
             }
@@ -89,15 +95,9 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
                 log::warn!("--cuda-hook: no marker channel, so the hook is not loaded");
             }
             cfg.channel = channel;
-            let spawn_error = |source| CliError::Spawn {
-                program: program.clone(),
-                source,
-            };
             // Held before exec until the tracer runs: a failed start never
             // launches the command (dropping `held` ends the held process).
-            let held = find_program(program)
-                .and_then(|path| spawn_held(&path, &argv, &env))
-                .map_err(spawn_error)?;
+            let held = spawn_held(&path, &argv, &env).map_err(spawn_error)?;
             cfg.target = Target::Tree { pid: held.pid() };
             // After the fork (the held child clears its own mask before exec),
             // before the tracer's threads, which inherit the blocked mask.
