@@ -13,6 +13,7 @@ mod duration;
 mod error;
 mod escape;
 mod export;
+mod fd_limit;
 mod import;
 mod info;
 mod launch;

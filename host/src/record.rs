@@ -197,6 +197,8 @@ fn start(
     file: std::fs::File,
     pending: PendingOutput,
 ) -> Result<Tracer, CliError> {
+    // After the command's fork: the command keeps the limit it was given.
+    crate::fd_limit::raise();
     let tracer = Tracer::start(cfg, BufWriter::new(file)).map_err(|e| match e {
         jetmem_core::sampler::SamplerError::Write(source) => CliError::Write {
             path: pending.path().to_path_buf(),

@@ -11,6 +11,7 @@
 pub mod boot_id;
 pub mod cgroup;
 pub mod children;
+pub mod comm;
 pub mod devicetree;
 pub mod gpu_load;
 pub mod kernel;

@@ -193,14 +193,14 @@ impl Collector {
     pub fn slow(&mut self, mut on_change: impl FnMut(&Change)) {
         if let Some(tree) = self.tree.as_mut() {
             tree.refresh(&mut on_change);
-            self.sticky.sums = tree.sample_status(&mut on_change);
+            self.sticky.sums = tree.sample_status();
         }
         self.slow_files();
     }
 
     /// The tree's slow path spread over samples (the sampler's way): discovery
-    /// through the children files of up to `parents` processes (0: none),
-    /// then the `status` of the next `statuses`. Returns true when a discovery
+    /// through the `comm` and children files of up to `parents` processes (0:
+    /// none), then the `status` of the next `statuses`. Returns true when a discovery
     /// cycle ended in this step.
     pub fn slow_step(
         &mut self,
@@ -213,7 +213,7 @@ impl Collector {
         };
         let done = parents > 0 && tree.refresh_step(parents, &mut on_change);
         if statuses > 0 {
-            self.sticky.sums = tree.status_step(statuses, &mut on_change);
+            self.sticky.sums = tree.status_step(statuses);
         }
         done
     }

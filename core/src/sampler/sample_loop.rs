@@ -1,7 +1,8 @@
 //! The sampler thread: one sample per tick at absolute deadlines, the slow
-//! path (process discovery, per-process memory, NVML per-process GPU memory)
-//! every 100 ms, pressure events,
-//! and every record pushed into the SPSC ring without ever blocking.
+//! path (process discovery, NVML per-process GPU memory) every 100 ms, each
+//! process's `status` once a second, pressure events, and every record pushed
+//! into the SPSC ring without ever blocking. The tree's share of both is
+//! spread over the ticks of its period, so no sample pays for a whole round.
 //!
 //! Per-process records carry each process's highest resident size since its
 //! previous record (read from `statm` on every sample): one a second per
@@ -26,9 +27,11 @@ use std::cell::Cell;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-/// Slow-path period: process discovery, `status`, zram, PSI.
+/// Slow-path period: process discovery (and `comm`, to see an exec), zram, PSI.
 const SLOW_NS: u64 = 100_000_000;
-/// Per-process memory records are written at most this often.
+/// Per-process memory records are written at most this often, and each
+/// process's `status` (VmHWM, VmSwap, VmLck, VmPin: 8 µs a read, the tree's
+/// costliest file) is read once in this period.
 const PROCESS_MEMORY_NS: u64 = 1_000_000_000;
 /// Ring slots the marker-channel drain leaves free for samples and events.
 const RING_RESERVE: usize = 64;
@@ -59,8 +62,10 @@ struct SampleLoop<'r, 's> {
     sample: Sample,
     next_slow: u64,
     next_proc_mem: u64,
-    /// Ticks per slow period: the tree's slow path is spread over them.
+    /// Ticks per slow period: the tree's discovery is spread over them.
     ticks_per_slow: usize,
+    /// Ticks per `status` round ([`PROCESS_MEMORY_NS`]): its reads are spread over them.
+    ticks_per_status: usize,
     /// Whether this slow period's discovery cycle is still running.
     discovering: bool,
     /// `status` files still to read in this slow period.
@@ -98,6 +103,7 @@ pub(super) fn sample_loop(
         next_slow: start + SLOW_NS,
         next_proc_mem: start,
         ticks_per_slow: (SLOW_NS / interval_ns.max(1)).max(1) as usize,
+        ticks_per_status: (PROCESS_MEMORY_NS / interval_ns.max(1)).max(1) as usize,
         discovering: false,
         statuses_left: 0,
     };
@@ -200,15 +206,15 @@ impl SampleLoop<'_, '_> {
         }
     }
 
-    /// The slow period starts: the slower files, a new discovery cycle and
-    /// `status` round for the tree (spread over the period's ticks by
-    /// [`SampleLoop::tree_step`]), and at most once a second a `ProcessMemory`
-    /// record per tracked process.
+    /// The slow period starts: the slower files and a new discovery cycle
+    /// for the tree (spread over the period's ticks by
+    /// [`SampleLoop::tree_step`]); once a second, a `ProcessMemory` record per
+    /// tracked process and a new `status` round (spread over the second).
     fn slow_path(&mut self, now: u64, t: u64) {
         self.collector.slow_files();
         self.discovering = true;
-        self.statuses_left = self.collector.tree_len();
         if now >= self.next_proc_mem {
+            self.statuses_left = self.collector.tree_len();
             for p in self.collector.processes_mut() {
                 let _ = self.ring.enqueue(process_memory(p, t));
                 self.unannounced += 1;
@@ -226,21 +232,24 @@ impl SampleLoop<'_, '_> {
         self.next_slow = now + SLOW_NS;
     }
 
-    /// This tick's share of the tree's slow path: the children files of about
-    /// `1 / ticks_per_slow` of the processes, then as many `status` files, so
-    /// a large tree's slow path never bunches into one late sample. A
-    /// `Process` record per change.
+    /// This tick's share of the tree's slow path: the `comm` and children
+    /// files of about `1 / ticks_per_slow` of the processes, and the `status`
+    /// of about `1 / ticks_per_status`, so a large tree's slow path never
+    /// bunches into one late sample. A `Process` record per change.
     fn tree_step(&mut self, t: u64) {
         if !self.discovering && self.statuses_left == 0 {
             return;
         }
-        let share = self
-            .collector
-            .tree_len()
-            .div_ceil(self.ticks_per_slow)
-            .max(1);
-        let parents = if self.discovering { share } else { 0 };
-        let statuses = share.min(self.statuses_left);
+        let n = self.collector.tree_len();
+        let parents = if self.discovering {
+            n.div_ceil(self.ticks_per_slow).max(1)
+        } else {
+            0
+        };
+        let statuses = n
+            .div_ceil(self.ticks_per_status)
+            .max(1)
+            .min(self.statuses_left);
         self.statuses_left -= statuses;
         let (ring, unannounced) = (&mut self.ring, &mut self.unannounced);
         let done = self.collector.slow_step(parents, statuses, |c| {

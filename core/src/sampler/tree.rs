@@ -1,12 +1,18 @@
 //! The traced process set: a root pid and its descendants.
 //!
-//! Descendants are found on the slow path from `/proc/PID/task/TID/children`
-//! (one kept-open-free read per thread, no allocation), with a `/proc` scan of
-//! parent pids where the kernel lacks `CONFIG_PROC_CHILDREN`. On the hot path
-//! only `statm` is read, through file descriptors kept open per process, and
-//! each process's highest resident size since its last per-process record is
-//! kept from those reads, so a short-lived process has a peak too. A process
-//! that vanishes mid-read is normal: it leaves the set (with that peak).
+//! Descendants are found by discovery cycles from each process's
+//! `task/TID/children` files (a `/proc` scan of parent pids where the kernel
+//! lacks `CONFIG_PROC_CHILDREN`). On the hot path only `statm` is read,
+//! through a file descriptor kept open per process, and each process's
+//! highest resident size since its last per-process record is kept from those
+//! reads, so a short-lived process has a peak too. A process that vanishes
+//! mid-read is normal: it leaves the set (with that peak).
+//!
+//! Every file the sampler reads again is kept open and re-read with `pread`
+//! (`statm`; `comm`, read on each discovery cycle to see an `exec`; the main
+//! thread's `children`; `status`, read once a second), and `task/` is listed
+//! with `getdents64` on a kept descriptor: re-opening by path costs 4–9 µs a
+//! file, which dominated the recorder's cost for a tree (docs/PERFORMANCE.md).
 //!
 //! When the recording process is a child subreaper (`jetmem record` is), the
 //! orphans re-parented to it are descendants of the traced command that
@@ -15,6 +21,7 @@
 mod discover;
 
 use super::source::FileSource;
+use crate::parse::comm::parse_comm;
 use crate::parse::statm::parse_statm;
 use crate::parse::status::parse_status;
 use crate::record::{PROCESS_NAME_LEN, ProcessChange};
@@ -23,6 +30,10 @@ use std::path::{Path, PathBuf};
 
 /// Most processes tracked at once; more are ignored (and counted).
 pub const MAX_PROCESSES: usize = 4096;
+
+/// The bound on one `children` file: every tracked pid (at most 10 digits and
+/// a space each) fits.
+const CHILDREN_MAX_BYTES: usize = (MAX_PROCESSES + 1) * 11;
 
 /// One tracked process.
 #[derive(Debug)]
@@ -35,6 +46,12 @@ pub struct Tracked {
     pub name: String<PROCESS_NAME_LEN>,
     statm: Option<FileSource>,
     status: Option<FileSource>,
+    /// `comm`, re-read on every discovery cycle: a new name is an `exec`.
+    comm: Option<FileSource>,
+    /// The main thread's `task/PID/children`, kept open.
+    children: Option<FileSource>,
+    /// `task/`, kept open to list the threads again with `getdents64`.
+    task: Option<std::fs::File>,
     /// Resident bytes at the last fast-path read.
     pub rss_bytes: u64,
     /// Highest resident bytes read since the last [`Tracked::take_rss_peak`].
@@ -102,7 +119,12 @@ pub struct ProcessTree {
     proc_dir: PathBuf,
     root_pid: u32,
     procs: Vec<Tracked>,
+    /// `(pid, index in procs)` of every tracked process, sorted by pid: a
+    /// discovery cycle looks each child up in O(log n), not O(n).
+    index: Vec<(u32, usize)>,
     found: Vec<(u32, u32)>,
+    /// The threads of the process being walked (reused: no allocation once grown).
+    tids: Vec<u32>,
     path: PathBuf,
     children_file: Option<bool>,
     /// The recorder's own pid when it is a child subreaper: orphans of the tree land there.
@@ -131,7 +153,9 @@ impl ProcessTree {
             proc_dir,
             root_pid: pid,
             procs: Vec::with_capacity(64),
+            index: Vec::with_capacity(64),
             found: Vec::with_capacity(MAX_PROCESSES),
+            tids: Vec::with_capacity(64),
             path: PathBuf::with_capacity(256),
             children_file: None,
             adopter: subreaper_self().filter(|&me| me != pid),
@@ -140,7 +164,7 @@ impl ProcessTree {
             overflowed: 0,
         };
         let t = tree.open_process(pid, 0)?;
-        tree.procs.push(t);
+        tree.track(t);
         Ok(tree)
     }
 
@@ -157,6 +181,29 @@ impl ProcessTree {
     /// The tracked processes, to take their running peaks.
     pub(crate) fn processes_mut(&mut self) -> &mut [Tracked] {
         &mut self.procs
+    }
+
+    /// Adds a process to the set and to the pid index.
+    fn track(&mut self, t: Tracked) {
+        let slot = self.procs.len();
+        let at = self.index.partition_point(|&(p, _)| p < t.pid);
+        self.index.insert(at, (t.pid, slot));
+        self.procs.push(t);
+    }
+
+    /// The live tracked process with this pid.
+    fn tracked_mut(&mut self, pid: u32) -> Option<&mut Tracked> {
+        let at = self.index.binary_search_by_key(&pid, |&(p, _)| p).ok()?;
+        let slot = self.index.get(at)?.1;
+        self.procs.get_mut(slot).filter(|p| p.alive)
+    }
+
+    /// Rebuilds the pid index after processes left.
+    fn reindex(&mut self) {
+        self.index.clear();
+        self.index
+            .extend(self.procs.iter().enumerate().map(|(i, p)| (p.pid, i)));
+        self.index.sort_unstable();
     }
 
     /// Whether the root process is still alive.
@@ -183,22 +230,42 @@ impl ProcessTree {
         let rss = statm.read().ok().map(|_| ());
         self.set_path(pid, &[Part::Name("status")]);
         let mut status = FileSource::open(&self.path, 2048).ok();
-        let mut name = String::new();
         let mut real_ppid = ppid;
-        if let Some(st) = status.as_mut() {
-            if let Ok(text) = st.read() {
-                if let Ok(parsed) = parse_status(text) {
-                    name = parsed.name;
-                    real_ppid = parsed.ppid.unwrap_or(ppid);
-                }
-            }
+        let mut name = String::new();
+        if let Some(parsed) = status
+            .as_mut()
+            .and_then(|st| st.read().ok())
+            .and_then(|text| parse_status(text).ok())
+        {
+            real_ppid = parsed.ppid.unwrap_or(ppid);
+            name = parsed.name;
         }
+        self.set_path(pid, &[Part::Name("comm")]);
+        let mut comm = FileSource::open(&self.path, 32).ok();
+        if let Some(n) = comm
+            .as_mut()
+            .and_then(|c| c.read().ok())
+            .and_then(|text| parse_comm(text).ok())
+        {
+            // comm, not status's escaped `Name`, so a re-read never differs by escaping.
+            name = n;
+        }
+        self.set_path(
+            pid,
+            &[Part::Name("task"), Part::Id(pid), Part::Name("children")],
+        );
+        let children = FileSource::open_bounded(&self.path, 64, CHILDREN_MAX_BYTES).ok();
+        self.set_path(pid, &[Part::Name("task")]);
+        let task = super::dir::open_dir(&self.path).ok();
         Ok(Tracked {
             pid,
             ppid: real_ppid,
             name,
             statm: Some(statm),
             status,
+            comm,
+            children,
+            task,
             rss_bytes: 0,
             rss_peak_bytes: None,
             hwm_bytes: None,
@@ -238,25 +305,22 @@ impl ProcessTree {
         (sum, live)
     }
 
-    /// Slow path: re-reads `status` of every process and returns the sums. A
-    /// process whose `comm` changed (it exec'd) is announced again through
-    /// `on_change` as `Joined` with its new name.
-    pub fn sample_status(&mut self, on_change: impl FnMut(&Change)) -> SlowSums {
+    /// Re-reads `status` of every process and returns the sums.
+    pub fn sample_status(&mut self) -> SlowSums {
         self.status_cursor = 0;
-        self.status_step(self.procs.len(), on_change)
+        self.status_step(self.procs.len())
     }
 
-    /// The slow path spread over samples: re-reads `status` of the next
-    /// `count` processes (round robin) and returns the sums over every
-    /// process's latest figures. Announces exec'd processes as
-    /// [`ProcessTree::sample_status`] does.
-    pub fn status_step(&mut self, count: usize, mut on_change: impl FnMut(&Change)) -> SlowSums {
+    /// `status` spread over samples: re-reads it for the next `count`
+    /// processes (round robin) and returns the sums over every process's
+    /// latest figures.
+    pub fn status_step(&mut self, count: usize) -> SlowSums {
         let n = self.procs.len();
         for _ in 0..count.min(n) {
             let i = self.status_cursor % n.max(1);
             self.status_cursor = i + 1;
             if let Some(p) = self.procs.get_mut(i) {
-                read_status(p, &mut on_change);
+                read_status(p);
             }
         }
         let mut sums = SlowSums::default();
@@ -270,8 +334,8 @@ impl ProcessTree {
     }
 }
 
-/// Re-reads one process's `status`; a changed `comm` is announced as `Joined`.
-fn read_status(p: &mut Tracked, on_change: &mut impl FnMut(&Change)) {
+/// Re-reads one process's `status` (VmHWM, VmSwap, VmLck, VmPin, VmRSS).
+fn read_status(p: &mut Tracked) {
     if !p.alive {
         return;
     }
@@ -291,8 +355,20 @@ fn read_status(p: &mut Tracked, on_change: &mut impl FnMut(&Change)) {
     p.pinned_bytes = st.vm_pin;
     p.status_rss_bytes = st.vm_rss;
     p.raise_rss_peak(st.vm_rss);
-    if !st.name.is_empty() && st.name != p.name {
-        p.name = st.name.clone();
+}
+
+/// Re-reads one process's `comm`; a new name (it exec'd) is announced as `Joined`.
+fn read_comm(p: &mut Tracked, on_change: &mut impl FnMut(&Change)) {
+    let Some(name) = p
+        .comm
+        .as_mut()
+        .and_then(|c| c.read().ok())
+        .and_then(|text| parse_comm(text).ok())
+    else {
+        return;
+    };
+    if name != p.name {
+        p.name = name;
         on_change(&Change {
             pid: p.pid,
             ppid: p.ppid,
@@ -341,6 +417,9 @@ fn push_u32(path: &mut PathBuf, mut n: u32) {
         path.push(s);
     }
 }
+
+#[cfg(test)]
+mod fake_proc_tests;
 
 #[cfg(test)]
 mod tests {

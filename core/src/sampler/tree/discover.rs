@@ -2,7 +2,7 @@
 //! from `/proc/PID/task/TID/children`, or a scan of every `/proc/PID/stat`
 //! where the kernel lacks `CONFIG_PROC_CHILDREN`.
 
-use super::super::dir::numeric_entries;
+use super::super::dir::{numeric_entries, numeric_entries_fd};
 use super::{Change, MAX_PROCESSES, Part, ProcessTree};
 use crate::parse::children::children;
 use crate::parse::stat::parse_stat_ppid;
@@ -24,34 +24,85 @@ impl ProcessTree {
         Some(n)
     }
 
-    /// Finds the children of `pid` from every thread's `children` file.
-    /// Returns false when the kernel has no `children` files.
-    fn children_of(&mut self, pid: u32, buf: &mut [u8]) -> bool {
-        self.set_path(pid, &[Part::Name("task")]);
-        let mut tids: heapless::Vec<u32, 256> = heapless::Vec::new();
-        if !numeric_entries(&self.path, |tid| {
-            let _ = tids.push(tid);
-        }) {
-            return true;
+    /// Finds the children of `pid` (tracked at `slot`, if it is) from every
+    /// thread's `children` file: the tracked process's kept `task/` and
+    /// main-thread `children` descriptors where it has them, by path
+    /// otherwise. Returns false when the kernel has no `children` files.
+    fn children_of(&mut self, slot: Option<usize>, pid: u32, buf: &mut [u8]) -> bool {
+        let tracked = slot.and_then(|i| self.procs.get_mut(i));
+        let (task, mut main) = match tracked {
+            Some(p) => (p.task.take(), p.children.take()),
+            None => (None, None),
+        };
+        self.tids.clear();
+        if task.is_none() {
+            self.set_path(pid, &[Part::Name("task")]);
         }
-        let mut any_file = false;
-        for tid in tids {
+        let tids = &mut self.tids;
+        let listed = match &task {
+            Some(dir) => numeric_entries_fd(dir, |tid| tids.push(tid)),
+            None => numeric_entries(&self.path, |tid| tids.push(tid)),
+        };
+        let mut any_file = !listed;
+        let mut k = 0;
+        while let Some(&tid) = self.tids.get(k) {
+            k += 1;
+            if tid == pid {
+                if let Some(text) = main.as_mut().and_then(|c| c.read().ok()) {
+                    any_file = true;
+                    push_children(&mut self.found, &mut self.overflowed, text, pid);
+                    continue;
+                }
+            }
             self.set_path(
                 pid,
                 &[Part::Name("task"), Part::Id(tid), Part::Name("children")],
             );
-            if let Some(n) = self.read_path(buf) {
-                any_file = true;
-                for child in children(buf.get(..n).unwrap_or(&[])) {
-                    if self.found.len() < MAX_PROCESSES {
-                        self.found.push((child, pid));
-                    } else {
-                        self.overflowed += 1;
-                    }
-                }
-            }
+            any_file |= self.read_children_path(pid, buf);
+        }
+        if let Some(p) = slot.and_then(|i| self.procs.get_mut(i)) {
+            p.task = task;
+            p.children = main;
         }
         any_file
+    }
+
+    /// Reads the `children` file at `self.path` in `buf`-sized chunks (a pid
+    /// cut by a chunk's end is carried into the next), adding each child of
+    /// `parent` to `found`. False when the file could not be opened.
+    fn read_children_path(&mut self, parent: u32, buf: &mut [u8]) -> bool {
+        let Ok(mut f) = super::super::source::open_regular(&self.path) else {
+            return false;
+        };
+        let mut carried = 0;
+        loop {
+            let n = match buf.get_mut(carried..).map(|free| f.read(free)) {
+                Some(Ok(n)) => n,
+                Some(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                _ => 0,
+            };
+            let filled = carried + n;
+            let text = buf.get(..filled).unwrap_or_default();
+            // Up to the last separator when more may follow; everything at the end.
+            let cut = if n == 0 || carried == buf.len() {
+                filled
+            } else {
+                text.iter()
+                    .rposition(|b| b.is_ascii_whitespace())
+                    .map_or(0, |i| i + 1)
+            };
+            push_children(
+                &mut self.found,
+                &mut self.overflowed,
+                text.get(..cut).unwrap_or_default(),
+                parent,
+            );
+            if n == 0 {
+                return true;
+            }
+            buf.copy_within(cut..filled, 0);
+            carried = filled - cut;
+        }
     }
 
     /// The /proc scan fallback: every process whose parent is in `parents`.
@@ -115,7 +166,7 @@ impl ProcessTree {
             if let Some(adopter) = self.adopter {
                 // The recorder's children: the root itself, and adopted orphans.
                 self.found.clear();
-                self.children_of(adopter, &mut buf);
+                self.children_of(None, adopter, &mut buf);
                 let root = self.root_pid;
                 self.found.retain(|&(pid, _)| pid != root);
                 self.join_found(&mut on_change);
@@ -123,17 +174,21 @@ impl ProcessTree {
         }
         let mut walked = 0;
         while walked < parents && self.discover_cursor < self.procs.len() {
+            let slot = self.discover_cursor;
             let (pid, alive) = self
                 .procs
-                .get(self.discover_cursor)
+                .get(slot)
                 .map_or((0, false), |p| (p.pid, p.alive));
             self.discover_cursor += 1;
             if !alive {
                 continue;
             }
             walked += 1;
+            if let Some(p) = self.procs.get_mut(slot) {
+                super::read_comm(p, &mut on_change);
+            }
             self.found.clear();
-            let supported = self.children_of(pid, &mut buf);
+            let supported = self.children_of(Some(slot), pid, &mut buf);
             if pid == self.root_pid && self.children_file.is_none() {
                 self.children_file = Some(supported);
                 if !supported {
@@ -165,12 +220,12 @@ impl ProcessTree {
         while k < self.found.len() {
             let (pid, ppid) = self.found.get(k).copied().unwrap_or((0, 0));
             k += 1;
-            if let Some(p) = self.procs.iter_mut().find(|p| p.pid == pid && p.alive) {
+            if let Some(p) = self.tracked_mut(pid) {
                 p.seen = true;
                 continue;
             }
-            if let Ok(mut t) = self.open_process(pid, ppid) {
-                if t.alive {
+            match self.open_process(pid, ppid) {
+                Ok(mut t) if t.alive => {
                     t.seen = true;
                     on_change(&Change {
                         pid,
@@ -179,8 +234,19 @@ impl ProcessTree {
                         name: t.name.clone(),
                         rss_peak_bytes: None,
                     });
-                    self.procs.push(t);
+                    self.track(t);
                 }
+                // Out of file descriptors: a process not traced is counted, never silent.
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(nix::libc::EMFILE | nix::libc::ENFILE)
+                    ) =>
+                {
+                    self.overflowed += 1;
+                }
+                // It exited before it could be opened.
+                _ => {}
             }
         }
     }
@@ -189,6 +255,7 @@ impl ProcessTree {
     fn end_cycle(&mut self, on_change: &mut impl FnMut(&Change)) {
         self.discover_cursor = 0;
         let root_pid = self.root_pid;
+        let before = self.procs.len();
         self.procs.retain_mut(|p| {
             let keep = p.alive && (p.seen || p.pid == root_pid);
             let gone_root = p.pid == root_pid && !p.alive;
@@ -204,5 +271,20 @@ impl ProcessTree {
             }
             true
         });
+        if self.procs.len() != before {
+            self.reindex();
+        }
+    }
+}
+
+/// Adds the pids listed in a `children` text to `found` as children of
+/// `parent`, counting those past [`MAX_PROCESSES`].
+fn push_children(found: &mut Vec<(u32, u32)>, overflowed: &mut u64, text: &[u8], parent: u32) {
+    for child in children(text) {
+        if found.len() < MAX_PROCESSES {
+            found.push((child, parent));
+        } else {
+            *overflowed += 1;
+        }
     }
 }

@@ -1,0 +1,120 @@
+//! The tree on a fake `/proc` (a sysroot of regular files): a parent whose
+//! `children` files are longer than one read, from the kept main-thread
+//! descriptor and by path for another thread, and an exec seen through `comm`.
+
+use super::*;
+use std::fs;
+
+/// Writes `/proc/PID/{statm,status,comm}` and the main thread's empty `children`.
+fn fake_process(proc_dir: &Path, pid: u32, ppid: u32, name: &str) {
+    let dir = proc_dir.join(pid.to_string());
+    fs::create_dir_all(dir.join(format!("task/{pid}"))).unwrap();
+    fs::write(dir.join("statm"), "1000 50 10 1 0 100 0\n").unwrap();
+    fs::write(
+        dir.join("status"),
+        format!("Name:\t{name}\nPPid:\t{ppid}\nVmRSS:\t     200 kB\nVmHWM:\t     300 kB\n"),
+    )
+    .unwrap();
+    fs::write(dir.join("comm"), format!("{name}\n")).unwrap();
+    fs::write(dir.join(format!("task/{pid}/children")), "").unwrap();
+}
+
+/// Enough descriptors for five per process (the soft limit may be 1024).
+fn raise_fd_limit() {
+    let mut lim = nix::libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the struct that `lim` owns.
+    unsafe {
+        if nix::libc::getrlimit(nix::libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur = lim.rlim_max;
+            nix::libc::setrlimit(nix::libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+#[test]
+fn long_children_files_exec_and_the_pid_index() {
+    raise_fd_limit();
+    let root = std::env::temp_dir().join(format!("jetmem-fake-proc-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    let proc_dir = root.join("proc");
+    let parent = 100;
+    fake_process(&proc_dir, parent, 1, "launcher");
+    // The main thread's children: 300 four-digit pids (1 500 bytes, past the
+    // kept source's first buffer); a second thread's: 700 six-digit pids
+    // (4 900 bytes, past one 4 096-byte read, so a pid is cut between reads).
+    let main_kids: Vec<u32> = (1000..1300).collect();
+    let thread_kids: Vec<u32> = (100_000..100_700).collect();
+    let list = |pids: &[u32]| {
+        pids.iter()
+            .map(|p| format!("{p} "))
+            .collect::<std::string::String>()
+    };
+    fs::create_dir_all(proc_dir.join("100/task/101")).unwrap();
+    fs::write(proc_dir.join("100/task/100/children"), list(&main_kids)).unwrap();
+    fs::write(proc_dir.join("100/task/101/children"), list(&thread_kids)).unwrap();
+    for &pid in main_kids.iter().chain(&thread_kids) {
+        fake_process(&proc_dir, pid, parent, "worker");
+    }
+
+    let mut tree = ProcessTree::new(&root, parent).unwrap();
+    let mut joined = Vec::new();
+    tree.refresh(|c| {
+        assert_eq!(c.change, ProcessChange::Joined);
+        joined.push((c.pid, c.ppid));
+    });
+    joined.sort_unstable();
+    let mut want: Vec<(u32, u32)> = main_kids
+        .iter()
+        .chain(&thread_kids)
+        .map(|&p| (p, parent))
+        .collect();
+    want.sort_unstable();
+    assert_eq!(joined.len(), 1000, "every child of both threads joined");
+    assert_eq!(joined, want);
+    assert_eq!(tree.overflowed, 0);
+    // statm: 50 pages resident each, for the parent and its 1 000 children.
+    let (rss, live) = tree.sample_rss(4096);
+    assert_eq!(live, 1001);
+    assert_eq!(rss, 1001 * 50 * 4096);
+
+    // A second cycle finds the same set: no change, through the pid index.
+    let mut changes = 0;
+    tree.refresh(|_| changes += 1);
+    assert_eq!(changes, 0);
+
+    // Process 1000 exec'd: its comm is re-read on the next cycle.
+    fs::write(proc_dir.join("1000/comm"), "python3\n").unwrap();
+    let mut renamed = Vec::new();
+    tree.refresh(|c| renamed.push((c.pid, c.change, c.name.clone())));
+    assert_eq!(
+        renamed,
+        [(
+            1000,
+            ProcessChange::Joined,
+            String::try_from("python3").unwrap()
+        )]
+    );
+    let p = tree.processes().iter().find(|p| p.pid == 1000).unwrap();
+    assert_eq!(p.name.as_str(), "python3");
+
+    // The second thread's children leave: each is announced once, the index follows.
+    fs::write(proc_dir.join("100/task/101/children"), "").unwrap();
+    let mut left = 0;
+    tree.refresh(|c| {
+        assert_eq!(c.change, ProcessChange::Left);
+        assert!(c.pid >= 100_000, "{}", c.pid);
+        left += 1;
+    });
+    assert_eq!(left, 700);
+    assert_eq!(tree.processes().len(), 301);
+    let mut changes = 0;
+    tree.refresh(|_| changes += 1);
+    assert_eq!(changes, 0, "the index was rebuilt after the leaves");
+    // status once: VmHWM 300 KiB each over the 301 left.
+    let sums = tree.sample_status();
+    assert_eq!(sums.hwm, Some(301 * 300 * 1024));
+    fs::remove_dir_all(&root).unwrap();
+}
