@@ -1,8 +1,8 @@
 //! The recorder's open-file limit, raised to its hard limit before tracing.
 //!
-//! The sampler keeps five descriptors open per traced process (`statm`,
-//! `status`, `comm`, the main thread's `children`, `task/`), so the common
-//! soft limit of 1024 would stop a tree at about 200 processes; the hard
+//! The sampler keeps four descriptors open per traced process (`statm`,
+//! `status`, `comm`, `task/`) and one per thread (its `children`, up to 128),
+//! so the common soft limit of 1024 would stop a tree at about 200 processes; the hard
 //! limit (often 524 288 under systemd) is what this process may use. The
 //! traced command is forked before this runs and keeps the limit it was
 //! given. A process the sampler cannot open for want of descriptors is

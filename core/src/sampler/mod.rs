@@ -67,6 +67,7 @@ pub use alive::process_alive;
 pub(crate) use clock::mono_ns;
 pub use collect::{Collector, page_size};
 pub use cuda::{Cuda, CudaDeviceInfo, CudaUnavailable};
+pub use dir::{numeric_entries, numeric_entries_fd, open_dir};
 pub use fork::{fork_generation, forked_since};
 pub use handle::{MarkError, TraceHandle};
 pub use lateness::Lateness;

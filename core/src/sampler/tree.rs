@@ -9,7 +9,7 @@
 //! mid-read is normal: it leaves the set (with that peak).
 //!
 //! Every file the sampler reads again is kept open and re-read with `pread`
-//! (`statm`; `comm`, read on each discovery cycle to see an `exec`; the main
+//! (`statm`; `comm`, read on each discovery cycle to see an `exec`; each
 //! thread's `children`; `status`, read once a second), and `task/` is listed
 //! with `getdents64` on a kept descriptor: re-opening by path costs 4–9 µs a
 //! file, which dominated the recorder's cost for a tree (docs/PERFORMANCE.md).
@@ -35,6 +35,11 @@ pub const MAX_PROCESSES: usize = 4096;
 /// a space each) fits.
 const CHILDREN_MAX_BYTES: usize = (MAX_PROCESSES + 1) * 11;
 
+/// Threads per process whose `children` file is kept open: one descriptor
+/// each. Opening one by path costs about 4 µs; a 21-thread Python process
+/// cost about 100 µs a discovery cycle by path, 7 µs kept (docs/PERFORMANCE.md).
+const MAX_KEPT_THREADS: usize = 128;
+
 /// One tracked process.
 #[derive(Debug)]
 pub struct Tracked {
@@ -48,8 +53,9 @@ pub struct Tracked {
     status: Option<FileSource>,
     /// `comm`, re-read on every discovery cycle: a new name is an `exec`.
     comm: Option<FileSource>,
-    /// The main thread's `task/PID/children`, kept open.
-    children: Option<FileSource>,
+    /// `task/TID/children` of each thread, by tid, kept open (at most
+    /// [`MAX_KEPT_THREADS`]; the rest are read by path).
+    threads: Vec<(u32, FileSource)>,
     /// `task/`, kept open to list the threads again with `getdents64`.
     task: Option<std::fs::File>,
     /// Resident bytes at the last fast-path read.
@@ -254,7 +260,9 @@ impl ProcessTree {
             pid,
             &[Part::Name("task"), Part::Id(pid), Part::Name("children")],
         );
-        let children = FileSource::open_bounded(&self.path, 64, CHILDREN_MAX_BYTES).ok();
+        let threads = FileSource::open_bounded(&self.path, 64, CHILDREN_MAX_BYTES)
+            .map(|src| vec![(pid, src)])
+            .unwrap_or_default();
         self.set_path(pid, &[Part::Name("task")]);
         let task = super::dir::open_dir(&self.path).ok();
         Ok(Tracked {
@@ -264,7 +272,7 @@ impl ProcessTree {
             statm: Some(statm),
             status,
             comm,
-            children,
+            threads,
             task,
             rss_bytes: 0,
             rss_peak_bytes: None,

@@ -3,7 +3,8 @@
 //! where the kernel lacks `CONFIG_PROC_CHILDREN`.
 
 use super::super::dir::{numeric_entries, numeric_entries_fd};
-use super::{Change, MAX_PROCESSES, Part, ProcessTree};
+use super::super::source::FileSource;
+use super::{CHILDREN_MAX_BYTES, Change, MAX_KEPT_THREADS, MAX_PROCESSES, Part, ProcessTree};
 use crate::parse::children::children;
 use crate::parse::stat::parse_stat_ppid;
 use crate::record::ProcessChange;
@@ -25,14 +26,15 @@ impl ProcessTree {
     }
 
     /// Finds the children of `pid` (tracked at `slot`, if it is) from every
-    /// thread's `children` file: the tracked process's kept `task/` and
-    /// main-thread `children` descriptors where it has them, by path
+    /// thread's `children` file: through the tracked process's kept `task/`
+    /// and per-thread `children` descriptors (opened for a thread when first
+    /// seen, dropped when it ends; at most [`MAX_KEPT_THREADS`]), by path
     /// otherwise. Returns false when the kernel has no `children` files.
     fn children_of(&mut self, slot: Option<usize>, pid: u32, buf: &mut [u8]) -> bool {
         let tracked = slot.and_then(|i| self.procs.get_mut(i));
-        let (task, mut main) = match tracked {
-            Some(p) => (p.task.take(), p.children.take()),
-            None => (None, None),
+        let (task, mut kept) = match tracked {
+            Some(p) => (p.task.take(), std::mem::take(&mut p.threads)),
+            None => (None, Vec::new()),
         };
         self.tids.clear();
         if task.is_none() {
@@ -43,26 +45,42 @@ impl ProcessTree {
             Some(dir) => numeric_entries_fd(dir, |tid| tids.push(tid)),
             None => numeric_entries(&self.path, |tid| tids.push(tid)),
         };
+        self.tids.sort_unstable();
+        let tids = &self.tids;
+        kept.retain(|(tid, _)| tids.binary_search(tid).is_ok());
         let mut any_file = !listed;
         let mut k = 0;
         while let Some(&tid) = self.tids.get(k) {
             k += 1;
-            if tid == pid {
-                if let Some(text) = main.as_mut().and_then(|c| c.read().ok()) {
-                    any_file = true;
-                    push_children(&mut self.found, &mut self.overflowed, text, pid);
-                    continue;
-                }
-            }
             self.set_path(
                 pid,
                 &[Part::Name("task"), Part::Id(tid), Part::Name("children")],
             );
-            any_file |= self.read_children_path(pid, buf);
+            let at = match kept.binary_search_by_key(&tid, |(t, _)| *t) {
+                Ok(at) => Some(at),
+                Err(at) if slot.is_some() && kept.len() < MAX_KEPT_THREADS => {
+                    FileSource::open_bounded(&self.path, 64, CHILDREN_MAX_BYTES)
+                        .ok()
+                        .map(|src| {
+                            kept.insert(at, (tid, src));
+                            at
+                        })
+                }
+                Err(_) => None,
+            };
+            let text = at
+                .and_then(|at| kept.get_mut(at))
+                .and_then(|(_, src)| src.read().ok());
+            if let Some(text) = text {
+                any_file = true;
+                push_children(&mut self.found, &mut self.overflowed, text, pid);
+            } else {
+                any_file |= self.read_children_path(pid, buf);
+            }
         }
         if let Some(p) = slot.and_then(|i| self.procs.get_mut(i)) {
             p.task = task;
-            p.children = main;
+            p.threads = kept;
         }
         any_file
     }

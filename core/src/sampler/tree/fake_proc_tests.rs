@@ -1,6 +1,7 @@
 //! The tree on a fake `/proc` (a sysroot of regular files): a parent whose
-//! `children` files are longer than one read, from the kept main-thread
-//! descriptor and by path for another thread, and an exec seen through `comm`.
+//! `children` files are longer than one read, through kept per-thread
+//! descriptors and, past [`MAX_KEPT_THREADS`], by path; threads that end; and
+//! an exec seen through `comm`.
 
 use super::*;
 use std::fs;
@@ -42,9 +43,11 @@ fn long_children_files_exec_and_the_pid_index() {
     let proc_dir = root.join("proc");
     let parent = 100;
     fake_process(&proc_dir, parent, 1, "launcher");
-    // The main thread's children: 300 four-digit pids (1 500 bytes, past the
-    // kept source's first buffer); a second thread's: 700 six-digit pids
-    // (4 900 bytes, past one 4 096-byte read, so a pid is cut between reads).
+    // Threads 100 (main) to 230: the first MAX_KEPT_THREADS are kept open,
+    // the last three read by path. The main thread's children: 300
+    // four-digit pids (1 500 bytes, past the kept source's first buffer);
+    // thread 230's (by path): 700 six-digit pids (4 900 bytes, past one
+    // 4 096-byte read, so a pid is cut between reads).
     let main_kids: Vec<u32> = (1000..1300).collect();
     let thread_kids: Vec<u32> = (100_000..100_700).collect();
     let list = |pids: &[u32]| {
@@ -52,9 +55,14 @@ fn long_children_files_exec_and_the_pid_index() {
             .map(|p| format!("{p} "))
             .collect::<std::string::String>()
     };
-    fs::create_dir_all(proc_dir.join("100/task/101")).unwrap();
+    let last_thread = 100 + MAX_KEPT_THREADS as u32 + 2;
+    for tid in 101..=last_thread {
+        fs::create_dir_all(proc_dir.join(format!("100/task/{tid}"))).unwrap();
+        fs::write(proc_dir.join(format!("100/task/{tid}/children")), "").unwrap();
+    }
+    let by_path = proc_dir.join(format!("100/task/{last_thread}/children"));
     fs::write(proc_dir.join("100/task/100/children"), list(&main_kids)).unwrap();
-    fs::write(proc_dir.join("100/task/101/children"), list(&thread_kids)).unwrap();
+    fs::write(&by_path, list(&thread_kids)).unwrap();
     for &pid in main_kids.iter().chain(&thread_kids) {
         fake_process(&proc_dir, pid, parent, "worker");
     }
@@ -75,6 +83,8 @@ fn long_children_files_exec_and_the_pid_index() {
     assert_eq!(joined.len(), 1000, "every child of both threads joined");
     assert_eq!(joined, want);
     assert_eq!(tree.overflowed, 0);
+    let kept = |tree: &ProcessTree| tree.procs.first().map(|p| p.threads.len());
+    assert_eq!(kept(&tree), Some(MAX_KEPT_THREADS));
     // statm: 50 pages resident each, for the parent and its 1 000 children.
     let (rss, live) = tree.sample_rss(4096);
     assert_eq!(live, 1001);
@@ -100,8 +110,22 @@ fn long_children_files_exec_and_the_pid_index() {
     let p = tree.processes().iter().find(|p| p.pid == 1000).unwrap();
     assert_eq!(p.name.as_str(), "python3");
 
-    // The second thread's children leave: each is announced once, the index follows.
-    fs::write(proc_dir.join("100/task/101/children"), "").unwrap();
+    // Thread 101 ends: its descriptor is dropped (and one of the threads read
+    // by path takes its place).
+    fs::remove_dir_all(proc_dir.join("100/task/101")).unwrap();
+    let mut changes = 0;
+    tree.refresh(|_| changes += 1);
+    assert_eq!(changes, 0);
+    let p = tree.procs.first().unwrap();
+    assert!(p.threads.iter().all(|(tid, _)| *tid != 101));
+    assert_eq!(p.threads.len(), MAX_KEPT_THREADS);
+    assert!(
+        p.threads.windows(2).all(|w| w[0].0 < w[1].0),
+        "sorted by tid"
+    );
+
+    // The last thread's children leave: each is announced once, the index follows.
+    fs::write(&by_path, "").unwrap();
     let mut left = 0;
     tree.refresh(|c| {
         assert_eq!(c.change, ProcessChange::Left);
