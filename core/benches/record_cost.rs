@@ -10,15 +10,23 @@
 //! `tick_floor_every_pct`, a loop waking at the same absolute deadlines and
 //! preading meminfo, the cgroup file and every statm of the tree) runs for
 //! `JETMEM_BENCH_SECS`, then `jetmem record --pid ROOT` (or `--system`) with
-//! `--duration` the same, and the recorder's CPU is the whole process's
-//! (all threads, `wait4`'s rusage: user + system), start-up and report
-//! included (`--no-report`: no report). The ratio is per case, same run.
-//! A second record of the same case lasting `SHORT_S` gives the fixed cost
-//! (exec, dynamic loading, opening the sources, the header, the end): the
-//! steady-state figure is (long − short) CPU over (long − short) time.
-//! Per traced process: (500-tree − 6-tree) / 494 per sample, jetmem and floor.
-//! Deadlines missed come from `jetmem report --format json`'s `tracer`.
-//! `JETMEM_BIN` names the recorder (default: target/release/jetmem).
+//! `--duration` the same, one after the other so that each has the machine
+//! to itself (run at the same time, the two wake each other's CPUs and the
+//! ratio follows their relative phase, ±20 %). The recorder's CPU is the
+//! whole process's (all threads, `wait4`'s rusage: user + system), start-up
+//! and end included (`--no-report`: no report). A record of the same case
+//! lasting `SHORT_S` gives the fixed cost (exec, dynamic loading, opening
+//! the sources, the header, the end): the steady-state figure is (long −
+//! short) CPU over (long − short) time. Each case runs
+//! `JETMEM_BENCH_ROUNDS` times (default 3) of floor, short and long record;
+//! the table shows the round with the median steady-state ratio, every
+//! round's ratio (a 2-vCPU VM's load drifts between rounds) and the pooled
+//! ratio, Σ steady-state CPU / Σ floor CPU over the rounds.
+//! `JETMEM_BENCH_CASES=1,3` runs only those rows (1-based).
+//! Per traced process: (500-tree − 6-tree) / 494 per sample, jetmem and
+//! floor, from the median rounds. Deadlines missed come from `jetmem report
+//! --format json`'s `tracer`. `JETMEM_BIN` names the recorder (default:
+//! target/release/jetmem).
 
 #[path = "support/floor.rs"]
 mod floor;
@@ -66,7 +74,11 @@ fn kill_tree(mut child: Child) {
 /// CPU seconds (user + system, all threads) of a child, waited for with wait4.
 #[allow(clippy::zombie_processes, reason = "wait4 reaps it")]
 fn run_measured(mut cmd: Command) -> f64 {
-    let child = cmd.spawn().expect("jetmem");
+    wait_measured(cmd.spawn().expect("jetmem"))
+}
+
+/// CPU seconds (user + system, all threads) of a running child, reaped with wait4.
+fn wait_measured(child: Child) -> f64 {
     let mut status = 0;
     // SAFETY: zeroed rusage is a valid value; wait4 fills it for our own child.
     let mut ru: nix::libc::rusage = unsafe { std::mem::zeroed() };
@@ -114,6 +126,11 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
+    let rounds_n: usize = std::env::var("JETMEM_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3)
+        .max(1);
     let bin = std::env::var_os("JETMEM_BIN").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/jetmem"),
         PathBuf::from,
@@ -162,13 +179,23 @@ fn main() {
             processes: Some(500),
         },
     ];
-    println!("# whole `jetmem record` process vs the same-run C floor, {secs} s per run");
+    println!(
+        "# whole `jetmem record` process vs the same-run C floor, {secs} s per run, median of {rounds_n} rounds"
+    );
     println!(
         "| case | interval | C floor, % of a core | jetmem record, whole process, % (ratio) | fixed cost ({SHORT_S} s record) | steady state, % (ratio) | deadlines missed |"
     );
     println!("|---|---|---|---|---|---|---|");
     let mut per_sample: Vec<(usize, u64, f64, f64)> = Vec::new();
-    for c in &cases {
+    // JETMEM_BENCH_CASES=1,3 runs only those rows (1-based), e.g. to give one
+    // case more rounds.
+    let only: Option<Vec<usize>> = std::env::var("JETMEM_BENCH_CASES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect());
+    for (i, c) in cases.iter().enumerate() {
+        if only.as_ref().is_some_and(|o| !o.contains(&(i + 1))) {
+            continue;
+        }
         let (child, pids) = match c.processes {
             Some(n) => {
                 let (child, pids) = tree(n);
@@ -177,9 +204,6 @@ fn main() {
             None => (None, Vec::new()),
         };
         let interval_ns = (c.interval_ms * 1_000_000) as i64;
-        // SAFETY: `pids` and `cg_ptr` outlive the call; the count matches.
-        let floor_pct =
-            unsafe { tick(secs, interval_ns, pids.as_ptr(), pids.len() as i32, cg_ptr) };
         let trace = dir.join(format!("{}-{}.jetmem", c.interval_ms, pids.len()));
         let record = |duration_s: f64| {
             let mut cmd = Command::new(&bin);
@@ -192,20 +216,44 @@ fn main() {
                 _ => cmd.arg("--system"),
             };
             cmd.stderr(std::process::Stdio::null());
-            run_measured(cmd)
+            cmd
         };
-        let fixed = record(SHORT_S);
-        let cpu = record(secs as f64);
-        let pct = cpu / secs as f64 * 100.0;
-        let steady = (cpu - fixed).max(0.0) / (secs as f64 - SHORT_S) * 100.0;
+        // (steady ratio, floor %, whole %, steady %, cpu s, deadlines, fixed s)
+        let mut rounds: Vec<(f64, f64, f64, f64, f64, String, f64)> = (0..rounds_n)
+            .map(|_| {
+                // SAFETY: `pids` and `cg_ptr` outlive the call; the count matches.
+                let floor_pct =
+                    unsafe { tick(secs, interval_ns, pids.as_ptr(), pids.len() as i32, cg_ptr) };
+                let fixed = run_measured(record(SHORT_S));
+                let cpu = run_measured(record(secs as f64));
+                let pct = cpu / secs as f64 * 100.0;
+                let steady = (cpu - fixed).max(0.0) / (secs as f64 - SHORT_S) * 100.0;
+                (
+                    steady / floor_pct,
+                    floor_pct,
+                    pct,
+                    steady,
+                    cpu,
+                    deadlines_missed(&bin, &trace),
+                    fixed,
+                )
+            })
+            .collect();
+        rounds.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let all: Vec<String> = rounds.iter().map(|r| format!("{:.2}", r.0)).collect();
+        // Pooled over the rounds: Σ steady / Σ floor (a ratio of sums is less
+        // biased by one noisy floor than the median of per-round ratios).
+        let pooled =
+            rounds.iter().map(|r| r.3).sum::<f64>() / rounds.iter().map(|r| r.1).sum::<f64>();
+        let (ratio, floor_pct, pct, steady, cpu, missed, fixed) =
+            rounds.swap_remove(rounds.len() / 2);
         println!(
-            "| {} | {} ms | {floor_pct:.2} | {pct:.2} (**{:.2} ×**) | {:.0} ms | {steady:.2} (**{:.2} ×**) | {} |",
+            "| {} | {} ms | {floor_pct:.2} | {pct:.2} (**{:.2} ×**) | {:.0} ms | {steady:.2} (**{ratio:.2} ×**; rounds {}; pooled **{pooled:.2} ×**) | {missed} |",
             c.name,
             c.interval_ms,
             pct / floor_pct,
             fixed * 1e3,
-            steady / floor_pct,
-            deadlines_missed(&bin, &trace)
+            all.join(", "),
         );
         if c.interval_ms == 10 && !pids.is_empty() {
             let samples = (secs * 100) as f64;

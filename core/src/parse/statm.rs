@@ -19,6 +19,10 @@ pub struct Statm {
     pub resident_bytes: u64,
     /// Resident shared pages: file-backed plus shared memory (`RssFile + RssShmem`).
     pub shared_bytes: u64,
+    /// The program's text (`end_code − start_code`), when the fourth field is
+    /// there: it changes when the process `exec`s another program, which is
+    /// how the sampler knows to re-read its name (docs/sampler.md).
+    pub text_bytes: Option<u64>,
 }
 
 /// Parses `/proc/PID/statm`, multiplying pages by `page_size` (bytes).
@@ -45,10 +49,12 @@ pub fn parse_statm(text: &[u8], page_size: u64) -> Result<Statm, ParseError> {
         }
     }
     let [size_bytes, resident_bytes, shared_bytes] = out;
+    let text_bytes = leading_u64(rest).and_then(|(pages, _)| pages.checked_mul(page_size));
     Ok(Statm {
         size_bytes,
         resident_bytes,
         shared_bytes,
+        text_bytes,
     })
 }
 
@@ -62,6 +68,8 @@ mod tests {
         assert_eq!(s.size_bytes, 5465 * 4096);
         assert_eq!(s.resident_bytes, 2212 * 4096);
         assert_eq!(s.shared_bytes, 1584 * 4096);
+        assert_eq!(s.text_bytes, Some(243 * 4096));
+        assert_eq!(parse_statm(b"1 2 3\n", 4096).unwrap().text_bytes, None);
         let s = parse_statm(b"5465 2212 1584 243 0 431 0\n", 65536).unwrap();
         assert_eq!(s.resident_bytes, 2212 * 65536, "never assumes 4 KiB");
     }

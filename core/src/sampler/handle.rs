@@ -46,6 +46,10 @@ pub(super) struct Shared {
     pub(super) channel: Option<Arc<crate::channel::shm::Owned>>,
     /// The writer thread, which sleeps until [`Shared::wake_writer`] or its next flush.
     pub(super) writer: OnceLock<Thread>,
+    /// Set by the sampler when a flush is due (every `FLUSH_NS`, right after
+    /// a sample): the writer wakes while the sampler's CPU is awake, not on a
+    /// timer of its own.
+    pub(super) flush_due: AtomicBool,
 }
 
 impl Shared {
@@ -71,7 +75,14 @@ impl Shared {
             exit_code: AtomicI64::new(NO_EXIT_CODE),
             channel,
             writer: OnceLock::new(),
+            flush_due: AtomicBool::new(false),
         }
+    }
+
+    /// Asks the writer for a flush and wakes it (never blocks).
+    pub(super) fn request_flush(&self) {
+        self.flush_due.store(true, Ordering::Release);
+        self.wake_writer();
     }
 
     /// Wakes the writer thread (never blocks: an atomic, and a futex wake when it sleeps).

@@ -13,7 +13,7 @@ use super::clock::{mono_ns, sleep_until, thread_cpu_ns};
 use super::collect::Collector;
 use super::handle::Shared;
 use super::lateness::Lateness;
-use super::supervisor::WAKE_RECORDS;
+use super::supervisor::{FLUSH_NS, WAKE_RECORDS};
 use super::tree::Tracked;
 use crate::accounting::{Figures, Peaks, PressureTracker, figures};
 use crate::channel::Entry;
@@ -62,6 +62,8 @@ struct SampleLoop<'r, 's> {
     sample: Sample,
     next_slow: u64,
     next_proc_mem: u64,
+    /// When the writer is next asked to flush.
+    next_flush: u64,
     /// Ticks per slow period: the tree's discovery is spread over them.
     ticks_per_slow: usize,
     /// Ticks per `status` round ([`PROCESS_MEMORY_NS`]): its reads are spread over them.
@@ -102,6 +104,7 @@ pub(super) fn sample_loop(
         sample: Sample::default(),
         next_slow: start + SLOW_NS,
         next_proc_mem: start,
+        next_flush: start + FLUSH_NS,
         ticks_per_slow: (SLOW_NS / interval_ns.max(1)).max(1) as usize,
         ticks_per_status: (PROCESS_MEMORY_NS / interval_ns.max(1)).max(1) as usize,
         discovering: false,
@@ -144,7 +147,12 @@ impl SampleLoop<'_, '_> {
         self.push(Record::Sample(self.sample));
         self.out.samples += 1;
         self.drain_channel(t);
-        if self.unannounced >= WAKE_RECORDS {
+        if now >= self.next_flush {
+            // Right after the sample, while this CPU is awake.
+            self.next_flush = now + FLUSH_NS;
+            self.unannounced = 0;
+            self.shared.request_flush();
+        } else if self.unannounced >= WAKE_RECORDS {
             self.unannounced = 0;
             self.shared.wake_writer();
         }

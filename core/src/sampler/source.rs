@@ -182,6 +182,21 @@ impl FileSource {
         Ok(self.buf.get(..total).unwrap_or(&[]))
     }
 
+    /// Re-reads the file from offset 0 into the caller's `buf` (one `pread`,
+    /// the source's own buffer untouched): for a small file read on every
+    /// sample, such as `statm`, so that the hot loop over many processes
+    /// writes into one cache-hot buffer. A file that fills `buf` is an error.
+    pub fn read_into<'b>(&self, buf: &'b mut [u8]) -> io::Result<&'b [u8]> {
+        loop {
+            match self.file.read_at(buf, 0) {
+                Ok(n) if n < buf.len() => return Ok(buf.get(..n).unwrap_or_default()),
+                Ok(_) => return Err(too_large(buf.len().saturating_sub(1))),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// The bytes of the last read.
     pub fn last(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or(&[])

@@ -2,10 +2,14 @@
 //! ring and the marker queue into frames at least every 100 ms, stops the
 //! sampler on a write error, and writes the `End` record.
 //!
-//! It sleeps until there is work: its next flush (100 ms after the last), a
-//! wake from the sampler (the ring holds [`WAKE_RECORDS`], or sampling
-//! ended) or from a marker queue half full. It never polls: at 10 ms the
-//! whole recorder wakes about once per sample plus ten times a second.
+//! It sleeps until there is work: a wake from the sampler (a flush is due,
+//! which the sampler asks for right after a sample every [`FLUSH_NS`]; the
+//! ring holds [`WAKE_RECORDS`]; or sampling ended), from a marker queue half
+//! full, or its own fallback timer (twice the longer of [`FLUSH_NS`] and the
+//! interval) should the sampler stall. It never polls: at 10 ms the whole
+//! recorder wakes about once per sample plus ten times a second, and the
+//! writer's ten wakes come while the sampler's CPU is awake, not from a
+//! timer of their own (on an idle CPU, a timer's wake-up is the dearest part).
 
 use super::SamplerError;
 use super::clock::{mono_ns, thread_cpu_ns};
@@ -25,8 +29,9 @@ use std::time::Duration;
 
 /// Capacity of the sampler → writer ring (records).
 const RING: usize = 1024;
-/// The writer writes a frame at least this often, so a killed recorder loses at most this much.
-const FLUSH_NS: u64 = 100_000_000;
+/// The writer writes a frame this often (asked by the sampler), so a killed
+/// recorder loses at most this much (or one interval, when longer).
+pub(super) const FLUSH_NS: u64 = 100_000_000;
 /// The sampler wakes the writer early when this many records wait in the ring (a quarter of it).
 pub(super) const WAKE_RECORDS: usize = RING / 4;
 
@@ -64,13 +69,15 @@ pub(super) fn supervise<W: Write>(
             Ok(h) => h,
             Err(e) => return Err(SamplerError::Thread(e.to_string())),
         };
+        let fallback_ns = FLUSH_NS.max(interval_ns).saturating_mul(2);
         loop {
             let done = shared.sampler_done.load(Ordering::Acquire);
             while let Some(rec) = consumer.dequeue() {
                 writer.add(rec);
             }
             drain_events(&shared, &mut writer);
-            if mono_ns().saturating_sub(writer.last_flush) >= FLUSH_NS {
+            let asked = shared.flush_due.swap(false, Ordering::AcqRel);
+            if asked || mono_ns().saturating_sub(writer.last_flush) >= fallback_ns {
                 writer.flush();
             }
             if writer.error.is_some() {
@@ -81,7 +88,7 @@ pub(super) fn supervise<W: Write>(
                 break;
             }
             let since = mono_ns().saturating_sub(writer.last_flush);
-            std::thread::park_timeout(Duration::from_nanos(FLUSH_NS.saturating_sub(since)));
+            std::thread::park_timeout(Duration::from_nanos(fallback_ns.saturating_sub(since)));
         }
         sampler
             .join()

@@ -9,10 +9,12 @@
 //! mid-read is normal: it leaves the set (with that peak).
 //!
 //! Every file the sampler reads again is kept open and re-read with `pread`
-//! (`statm`; `comm`, read on each discovery cycle to see an `exec`; each
-//! thread's `children`; `status`, read once a second), and `task/` is listed
-//! with `getdents64` on a kept descriptor: re-opening by path costs 4–9 µs a
-//! file, which dominated the recorder's cost for a tree (docs/PERFORMANCE.md).
+//! (`statm`; each thread's `children`; `comm`, to see an `exec`, on the
+//! discovery cycle after `statm`'s text size changed and at least once a
+//! second; `status`, once a second), and `task/` is listed with `getdents64`
+//! on a kept descriptor only when the thread count is not one (an `fstat`
+//! tells) or once a second: re-opening by path costs 4–9 µs a file, which
+//! dominated the recorder's cost for a tree (docs/PERFORMANCE.md).
 //!
 //! When the recording process is a child subreaper (`jetmem record` is), the
 //! orphans re-parented to it are descendants of the traced command that
@@ -34,6 +36,11 @@ pub const MAX_PROCESSES: usize = 4096;
 /// The bound on one `children` file: every tracked pid (at most 10 digits and
 /// a space each) fits.
 const CHILDREN_MAX_BYTES: usize = (MAX_PROCESSES + 1) * 11;
+
+/// A single-threaded process's `task/` is listed at least once in this many
+/// discovery cycles (one a second at the sampler's 100 ms), and otherwise only
+/// when its thread count is not one.
+const RELIST_CYCLES: u8 = 10;
 
 /// Threads per process whose `children` file is kept open: one descriptor
 /// each. Opening one by path costs about 4 µs; a 21-thread Python process
@@ -58,6 +65,14 @@ pub struct Tracked {
     threads: Vec<(u32, FileSource)>,
     /// `task/`, kept open to list the threads again with `getdents64`.
     task: Option<std::fs::File>,
+    /// Discovery cycles left before `task/` is listed even if the process
+    /// still seems to have one thread, and `comm` re-read even if its text
+    /// size did not change.
+    relist_countdown: u8,
+    /// The program text size at the last `statm` read (None: not known yet).
+    text_bytes: Option<u64>,
+    /// The text size changed since `comm` was last read: it may have exec'd.
+    exec_suspect: bool,
     /// Resident bytes at the last fast-path read.
     pub rss_bytes: u64,
     /// Highest resident bytes read since the last [`Tracked::take_rss_peak`].
@@ -96,6 +111,21 @@ impl Tracked {
     /// sample, `VmRSS` on the slow path), and starts over.
     pub fn take_rss_peak(&mut self) -> Option<u64> {
         self.rss_peak_bytes.take()
+    }
+
+    /// Whether this discovery cycle must list `task/` (at least every
+    /// [`RELIST_CYCLES`] cycles); counts the cycle.
+    fn relist_in_cycles(&mut self) -> bool {
+        match self.relist_countdown.checked_sub(1) {
+            Some(left) => {
+                self.relist_countdown = left;
+                false
+            }
+            None => {
+                self.relist_countdown = RELIST_CYCLES - 1;
+                true
+            }
+        }
     }
 
     fn raise_rss_peak(&mut self, v: Option<u64>) {
@@ -232,7 +262,7 @@ impl ProcessTree {
 
     fn open_process(&mut self, pid: u32, ppid: u32) -> std::io::Result<Tracked> {
         self.set_path(pid, &[Part::Name("statm")]);
-        let mut statm = FileSource::open(&self.path, 128)?;
+        let mut statm = FileSource::open(&self.path, 64)?;
         let rss = statm.read().ok().map(|_| ());
         self.set_path(pid, &[Part::Name("status")]);
         let mut status = FileSource::open(&self.path, 2048).ok();
@@ -274,6 +304,9 @@ impl ProcessTree {
             comm,
             threads,
             task,
+            relist_countdown: 0,
+            text_bytes: None,
+            exec_suspect: false,
             rss_bytes: 0,
             rss_peak_bytes: None,
             hwm_bytes: None,
@@ -290,16 +323,22 @@ impl ProcessTree {
     pub fn sample_rss(&mut self, page_size: u64) -> (u64, u32) {
         let mut sum = 0u64;
         let mut live = 0u32;
+        // statm is at most seven numbers of 20 digits: one hot buffer for all.
+        let mut buf = [0u8; 256];
         for p in &mut self.procs {
             if !p.alive {
                 continue;
             }
-            let Some(src) = p.statm.as_mut() else {
+            let Some(src) = p.statm.as_ref() else {
                 continue;
             };
-            match src.read() {
+            match src.read_into(&mut buf) {
                 Ok(text) if !text.is_empty() => match parse_statm(text, page_size) {
                     Ok(s) => {
+                        if p.text_bytes.is_some() && s.text_bytes != p.text_bytes {
+                            p.exec_suspect = true;
+                        }
+                        p.text_bytes = s.text_bytes;
                         p.rss_bytes = s.resident_bytes;
                         p.raise_rss_peak(Some(s.resident_bytes));
                         sum = sum.saturating_add(s.resident_bytes);
@@ -367,6 +406,7 @@ fn read_status(p: &mut Tracked) {
 
 /// Re-reads one process's `comm`; a new name (it exec'd) is announced as `Joined`.
 fn read_comm(p: &mut Tracked, on_change: &mut impl FnMut(&Change)) {
+    p.exec_suspect = false;
     let Some(name) = p
         .comm
         .as_mut()
@@ -432,6 +472,60 @@ mod fake_proc_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A single-threaded process is checked with an fstat of `task/`; when it
+    /// starts a thread and that thread forks, the next cycle lists the
+    /// threads and finds the child under the new thread.
+    #[test]
+    fn finds_a_child_forked_by_a_thread_started_later() {
+        let script = "import subprocess, sys, threading, time\n\
+                      time.sleep(0.5)\n\
+                      def f():\n    subprocess.Popen(['sleep', '5']).wait()\n\
+                      threading.Thread(target=f, daemon=True).start()\n\
+                      time.sleep(5)\n";
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", script])
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        let mut tree = ProcessTree::new(Path::new("/"), pid).unwrap();
+        let mut joined: Vec<(u32, u32, std::string::String)> = Vec::new();
+        // Single-threaded cycles (more than RELIST_CYCLES, so the countdown
+        // runs). A `python3` that is a version manager's shim forks helpers
+        // and execs first: those joins are not what this test is about.
+        for _ in 0..(RELIST_CYCLES + 2) {
+            tree.refresh(|c| joined.push((c.pid, c.ppid, c.name.to_string())));
+        }
+        // The kernel's own view: any child under any thread of the process.
+        let forked = || -> Option<u32> {
+            let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+            tasks.flatten().find_map(|t| {
+                let text = std::fs::read_to_string(t.path().join("children")).ok()?;
+                text.split_whitespace().next()?.parse().ok()
+            })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(4);
+        let mut seen = None;
+        while seen.is_none() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            seen = forked();
+            tree.refresh(|c| joined.push((c.pid, c.ppid, c.name.to_string())));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let sleep_pid = seen.expect("the thread never forked");
+        // Found in the very cycle after the kernel listed it, not at a later relisting.
+        let found = joined.iter().find(|j| j.0 == sleep_pid);
+        let Some(&(_, ppid, _)) = found else {
+            panic!("child {sleep_pid} not found in the next cycle: {joined:?}")
+        };
+        assert_eq!(ppid, pid, "its parent is the process (the thread's group)");
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(sleep_pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
 
     #[test]
     fn tracks_a_real_child_tree() {

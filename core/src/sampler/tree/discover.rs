@@ -40,10 +40,25 @@ impl ProcessTree {
         if task.is_none() {
             self.set_path(pid, &[Part::Name("task")]);
         }
+        // Still one thread, the main one, as at the last listing: no need to
+        // list again (an fstat, 0.4 µs, instead of getdents64, 1–3 µs). A
+        // full listing at least every RELIST_CYCLES cycles catches a main
+        // thread that ended while a thread it started lives on.
+        let relist = slot
+            .and_then(|i| self.procs.get_mut(i))
+            .is_none_or(|p| p.relist_in_cycles());
+        let single = !relist
+            && matches!(kept.as_slice(), [(tid, _)] if *tid == pid)
+            && task.as_ref().and_then(thread_count) == Some(1);
         let tids = &mut self.tids;
-        let listed = match &task {
-            Some(dir) => numeric_entries_fd(dir, |tid| tids.push(tid)),
-            None => numeric_entries(&self.path, |tid| tids.push(tid)),
+        let listed = if single {
+            tids.push(pid);
+            true
+        } else {
+            match &task {
+                Some(dir) => numeric_entries_fd(dir, |tid| tids.push(tid)),
+                None => numeric_entries(&self.path, |tid| tids.push(tid)),
+            }
         };
         self.tids.sort_unstable();
         let tids = &self.tids;
@@ -202,8 +217,12 @@ impl ProcessTree {
                 continue;
             }
             walked += 1;
+            // Once a second (the relisting cycle) or when statm's text size
+            // changed; `children_of` counts the cycle down.
             if let Some(p) = self.procs.get_mut(slot) {
-                super::read_comm(p, &mut on_change);
+                if p.exec_suspect || p.relist_countdown == 0 {
+                    super::read_comm(p, &mut on_change);
+                }
             }
             self.found.clear();
             let supported = self.children_of(Some(slot), pid, &mut buf);
@@ -305,4 +324,21 @@ fn push_children(found: &mut Vec<(u32, u32)>, overflowed: &mut u64, text: &[u8],
             *overflowed += 1;
         }
     }
+}
+
+/// Threads of a process from its kept `task/` directory: the kernel gives
+/// that directory `2 + number of threads` links (`proc_task_getattr`). A
+/// plain `fstat` (std's `metadata` goes through `statx`, which costs more).
+fn thread_count(task: &std::fs::File) -> Option<u64> {
+    use std::os::fd::AsRawFd;
+    let mut st = std::mem::MaybeUninit::<nix::libc::stat>::uninit();
+    // SAFETY: fstat writes one `struct stat` into `st`, which outlives the
+    // call; the descriptor is owned by `task`.
+    let rc = unsafe { nix::libc::fstat(task.as_raw_fd(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: fstat returned 0, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    u64::from(st.st_nlink).checked_sub(2)
 }

@@ -95,8 +95,11 @@ fn long_children_files_exec_and_the_pid_index() {
     tree.refresh(|_| changes += 1);
     assert_eq!(changes, 0);
 
-    // Process 1000 exec'd: its comm is re-read on the next cycle.
+    // Process 1000 exec'd: statm's text size changed, so its comm is re-read
+    // on the next cycle.
+    fs::write(proc_dir.join("1000/statm"), "2000 60 10 7 0 100 0\n").unwrap();
     fs::write(proc_dir.join("1000/comm"), "python3\n").unwrap();
+    tree.sample_rss(4096);
     let mut renamed = Vec::new();
     tree.refresh(|c| renamed.push((c.pid, c.change, c.name.clone())));
     assert_eq!(
@@ -109,6 +112,16 @@ fn long_children_files_exec_and_the_pid_index() {
     );
     let p = tree.processes().iter().find(|p| p.pid == 1000).unwrap();
     assert_eq!(p.name.as_str(), "python3");
+
+    // Process 1001 exec'd a program of the same text size: its comm is read
+    // on the once-a-second relisting cycle all the same.
+    fs::write(proc_dir.join("1001/comm"), "same-size\n").unwrap();
+    let mut renamed = Vec::new();
+    for _ in 0..RELIST_CYCLES {
+        tree.sample_rss(4096);
+        tree.refresh(|c| renamed.push((c.pid, c.name.clone())));
+    }
+    assert_eq!(renamed, [(1001, String::try_from("same-size").unwrap())]);
 
     // Thread 101 ends: its descriptor is dropped (and one of the threads read
     // by path takes its place).
