@@ -38,11 +38,21 @@ fn measure(what: &str, pid: u32) {
     print!("| {what} |");
     for file in ["statm", "status", "comm", "stat"] {
         let mut src = FileSource::open(Path::new(&format!("{proc_dir}/{file}")), 4096).unwrap();
-        print!(" {:.0} |", mean_ns(|| drop(src.read().unwrap().len())));
+        print!(
+            " {:.0} |",
+            mean_ns(|| {
+                std::hint::black_box(src.read().unwrap().len());
+            })
+        );
     }
     let children = format!("{proc_dir}/task/{pid}/children");
     let mut src = FileSource::open(Path::new(&children), 4096).unwrap();
-    print!(" {:.0} |", mean_ns(|| drop(src.read().unwrap().len())));
+    print!(
+        " {:.0} |",
+        mean_ns(|| {
+            std::hint::black_box(src.read().unwrap().len());
+        })
+    );
     let task = format!("{proc_dir}/task");
     let dir = open_dir(Path::new(&task)).unwrap();
     let mut tids = Vec::new();
@@ -74,7 +84,7 @@ fn measure(what: &str, pid: u32) {
         .collect();
     let all_kept = mean_ns(|| {
         for src in &mut kept {
-            drop(src.read().unwrap().len());
+            std::hint::black_box(src.read().unwrap().len());
         }
     });
     println!(" {by_path:.0} | {all_kept:.0} | {} |", tids.len());

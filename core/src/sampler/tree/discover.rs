@@ -340,5 +340,6 @@ fn thread_count(task: &std::fs::File) -> Option<u64> {
     }
     // SAFETY: fstat returned 0, so it filled `st`.
     let st = unsafe { st.assume_init() };
+    #[allow(clippy::useless_conversion, reason = "nlink_t is u32 on aarch64")]
     u64::from(st.st_nlink).checked_sub(2)
 }
