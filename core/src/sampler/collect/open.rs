@@ -219,7 +219,7 @@ fn choose_gpu_source(
             Some(c) if c.has_context() => Access::Readable,
             _ => Access::Missing,
         },
-        thor_nvml: Access::Missing,
+        nvml: Access::Missing,
     };
     let (source, reason) = select_gpu_source(avail);
     platform.gpu_source = source;
