@@ -239,14 +239,18 @@ fn nvml_not_supported_leaves_cuda_with_the_reason() {
 
 #[test]
 fn nvml_reads_the_gpu_that_is_cuda_device_0() {
-    let line = probe(&[
-        ("FAKECUDA_UUID", "5a4e0102abcd00112233445566778899"),
-        (
-            "FAKENVML_UUIDS",
-            "GPU-00000000-0000-0000-0000-000000000001,GPU-5a4e0102-abcd-0011-2233-445566778899",
-        ),
-        ("FAKENVML_MEMORY", "4096:0:1024,8192:2048:2048"),
-    ]);
+    // Two GPUs; CUDA device 0 is NVML's second (index 1).
+    let two_gpus = |cuda_uuid| {
+        probe(&[
+            ("FAKECUDA_UUID", cuda_uuid),
+            (
+                "FAKENVML_UUIDS",
+                "GPU-00000000-0000-0000-0000-000000000001,GPU-5a4e0102-abcd-0011-2233-445566778899",
+            ),
+            ("FAKENVML_MEMORY", "4096:0:1024,8192:2048:2048"),
+        ])
+    };
+    let line = two_gpus("5a4e0102abcd00112233445566778899");
     assert!(line.contains("source=Nvml"), "{line}");
     assert!(
         line.contains(&format!("gpu_used=Some({})", 8192 - 2048)),
@@ -254,14 +258,7 @@ fn nvml_reads_the_gpu_that_is_cuda_device_0() {
     );
     assert!(line.contains("nvml_reserved=Some(2048)"), "{line}");
     // No NVML GPU has CUDA's UUID: no NVML figure, CUDA as before.
-    let line = probe(&[
-        ("FAKECUDA_UUID", "ffffffffffffffffffffffffffffffff"),
-        (
-            "FAKENVML_UUIDS",
-            "GPU-00000000-0000-0000-0000-000000000001,GPU-5a4e0102-abcd-0011-2233-445566778899",
-        ),
-        ("FAKENVML_MEMORY", "4096:0:1024,8192:2048:2048"),
-    ]);
+    let line = two_gpus("ffffffffffffffffffffffffffffffff");
     assert!(line.contains("source=Cuda"), "{line}");
     assert!(line.contains("nvml_total=None"), "{line}");
     let why = NvmlUnavailable::NoCudaMatch(2).reason();

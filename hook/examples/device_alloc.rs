@@ -41,6 +41,42 @@ fn context() -> Res<()> {
     cuda("cuCtxSetCurrent", unsafe { result::ctx::set_current(ctx) })
 }
 
+/// A symbol of the driver's NVML (`libnvidia-ml.so.1`, loaded on first use).
+fn nvml_sym(name: &std::ffi::CStr) -> Option<*mut c_void> {
+    // SAFETY: dlopen of the library by name (refcounted, kept loaded) and
+    // dlsym of a NUL-terminated name.
+    unsafe {
+        let h = libc::dlopen(c"libnvidia-ml.so.1".as_ptr(), libc::RTLD_NOW);
+        if h.is_null() {
+            return None;
+        }
+        let p = libc::dlsym(h, name.as_ptr());
+        (!p.is_null()).then_some(p)
+    }
+}
+
+/// NVML initialised and the handle of its GPU 0, if it answers; with
+/// `only`, only when NVML reports exactly one GPU.
+fn nvml_gpu0(only: bool) -> Option<*mut c_void> {
+    // SAFETY: NVML's entry points, called with their nvml.h signatures.
+    unsafe {
+        let init: extern "C" fn() -> c_int = std::mem::transmute(nvml_sym(c"nvmlInit_v2")?);
+        let count: extern "C" fn(*mut c_uint) -> c_int =
+            std::mem::transmute(nvml_sym(c"nvmlDeviceGetCount_v2")?);
+        let handle: extern "C" fn(c_uint, *mut *mut c_void) -> c_int =
+            std::mem::transmute(nvml_sym(c"nvmlDeviceGetHandleByIndex_v2")?);
+        if init() != 0 {
+            return None;
+        }
+        let mut n: c_uint = 0;
+        if only && (count(&mut n) != 0 || n != 1) {
+            return None;
+        }
+        let mut dev = std::ptr::null_mut();
+        (handle(0, &mut dev) == 0).then_some(dev)
+    }
+}
+
 /// NVML's used GPU memory of this pid (`nvmlDeviceGetComputeRunningProcesses_v3`), if NVML answers.
 fn nvml_used(pid: u32) -> Option<u64> {
     #[repr(C)]
@@ -51,40 +87,21 @@ fn nvml_used(pid: u32) -> Option<u64> {
         gpu_instance: c_uint,
         compute_instance: c_uint,
     }
-    // SAFETY: dlopen/dlsym of NVML's documented entry points, called with their C signatures.
-    unsafe {
-        let h = libc::dlopen(c"libnvidia-ml.so.1".as_ptr(), libc::RTLD_NOW);
-        if h.is_null() {
-            return None;
-        }
-        let sym = |n: &std::ffi::CStr| {
-            let p = libc::dlsym(h, n.as_ptr());
-            (!p.is_null()).then_some(p)
-        };
-        let init: extern "C" fn() -> c_int = std::mem::transmute(sym(c"nvmlInit_v2")?);
-        let handle: extern "C" fn(c_uint, *mut *mut c_void) -> c_int =
-            std::mem::transmute(sym(c"nvmlDeviceGetHandleByIndex_v2")?);
-        let procs: extern "C" fn(*mut c_void, *mut c_uint, *mut ProcessInfo) -> c_int =
-            std::mem::transmute(sym(c"nvmlDeviceGetComputeRunningProcesses_v3")?);
-        if init() != 0 {
-            return None;
-        }
-        let mut dev = std::ptr::null_mut();
-        if handle(0, &mut dev) != 0 {
-            return None;
-        }
-        let mut infos = [ProcessInfo::default(); 64];
-        let mut n: c_uint = infos.len() as c_uint;
-        if procs(dev, &mut n, infos.as_mut_ptr()) != 0 {
-            return None;
-        }
-        infos
-            .iter()
-            .take(n as usize)
-            .find(|i| i.pid == pid)
-            .map(|i| i.used)
-            .filter(|u| *u != u64::MAX)
+    let dev = nvml_gpu0(false)?;
+    // SAFETY: the nvml.h signature of the symbol.
+    let procs: extern "C" fn(*mut c_void, *mut c_uint, *mut ProcessInfo) -> c_int =
+        unsafe { std::mem::transmute(nvml_sym(c"nvmlDeviceGetComputeRunningProcesses_v3")?) };
+    let mut infos = [ProcessInfo::default(); 64];
+    let mut n: c_uint = infos.len() as c_uint;
+    if procs(dev, &mut n, infos.as_mut_ptr()) != 0 {
+        return None;
     }
+    infos
+        .iter()
+        .take(n as usize)
+        .find(|i| i.pid == pid)
+        .map(|i| i.used)
+        .filter(|u| *u != u64::MAX)
 }
 
 /// NVML's device-wide memory of its only GPU (`nvmlDeviceGetMemoryInfo`,
@@ -101,33 +118,12 @@ type NvmlMemoryFn = unsafe extern "C" fn(*mut c_void, *mut [c_ulonglong; 3]) -> 
 
 impl NvmlDevice {
     fn open() -> Option<NvmlDevice> {
-        // SAFETY: dlopen/dlsym of NVML's documented entry points, called with their C signatures.
-        unsafe {
-            let h = libc::dlopen(c"libnvidia-ml.so.1".as_ptr(), libc::RTLD_NOW);
-            if h.is_null() {
-                return None;
-            }
-            let sym = |n: &std::ffi::CStr| {
-                let p = libc::dlsym(h, n.as_ptr());
-                (!p.is_null()).then_some(p)
-            };
-            let init: extern "C" fn() -> c_int = std::mem::transmute(sym(c"nvmlInit_v2")?);
-            let count: extern "C" fn(*mut c_uint) -> c_int =
-                std::mem::transmute(sym(c"nvmlDeviceGetCount_v2")?);
-            let handle: extern "C" fn(c_uint, *mut *mut c_void) -> c_int =
-                std::mem::transmute(sym(c"nvmlDeviceGetHandleByIndex_v2")?);
-            let memory: NvmlMemoryFn = std::mem::transmute(sym(c"nvmlDeviceGetMemoryInfo")?);
-            let mut n: c_uint = 0;
-            if init() != 0 || count(&mut n) != 0 || n != 1 {
-                return None;
-            }
-            let mut dev = std::ptr::null_mut();
-            if handle(0, &mut dev) != 0 {
-                return None;
-            }
-            let d = NvmlDevice { dev, memory };
-            d.total_free().map(|_| d)
-        }
+        let dev = nvml_gpu0(true)?;
+        // SAFETY: the nvml.h signature of the symbol.
+        let memory: NvmlMemoryFn =
+            unsafe { std::mem::transmute(nvml_sym(c"nvmlDeviceGetMemoryInfo")?) };
+        let d = NvmlDevice { dev, memory };
+        d.total_free().map(|_| d)
     }
 
     /// (total, free) bytes.

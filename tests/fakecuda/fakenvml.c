@@ -305,13 +305,14 @@ nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char *uuid, unsigned int len
     return NVML_SUCCESS;
 }
 
-/* The memory of a device, or why not; 0 on success. */
-static nvmlReturn_t memory_of(nvmlDevice_t device, struct nvmlDevice_st **out) {
+/* The device whose memory the caller wants written to `memory`, or why not; 0 on success. */
+static nvmlReturn_t memory_of(nvmlDevice_t device, const void *memory,
+                              struct nvmlDevice_st **out) {
     if (!initialised) {
         return NVML_ERROR_UNINITIALIZED;
     }
     *out = lookup(device);
-    if (*out == NULL) {
+    if (*out == NULL || memory == NULL) {
         return NVML_ERROR_INVALID_ARGUMENT;
     }
     return (*out)->memory_supported ? NVML_SUCCESS : NVML_ERROR_NOT_SUPPORTED;
@@ -319,12 +320,9 @@ static nvmlReturn_t memory_of(nvmlDevice_t device, struct nvmlDevice_st **out) {
 
 nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t *memory) {
     struct nvmlDevice_st *d;
-    nvmlReturn_t rc = memory_of(device, &d);
+    nvmlReturn_t rc = memory_of(device, memory, &d);
     if (rc != NVML_SUCCESS) {
         return rc;
-    }
-    if (memory == NULL) {
-        return NVML_ERROR_INVALID_ARGUMENT;
     }
     memory->total = d->total;
     memory->free = d->free;
@@ -335,12 +333,9 @@ nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t *memory) 
 #ifndef FAKENVML_V1_ONLY
 nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMemory_v2_t *memory) {
     struct nvmlDevice_st *d;
-    nvmlReturn_t rc = memory_of(device, &d);
+    nvmlReturn_t rc = memory_of(device, memory, &d);
     if (rc != NVML_SUCCESS) {
         return rc;
-    }
-    if (memory == NULL) {
-        return NVML_ERROR_INVALID_ARGUMENT;
     }
     if (v2_mismatch || memory->version != NVML_MEMORY_V2) {
         return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
