@@ -112,8 +112,8 @@ pub enum GpuSource {
     NvmapClients,
     /// CUDA `cuMemGetInfo`: total − free of the device.
     Cuda,
-    /// NVML process or device figures. Reserved: part of the wire format (and of
-    /// `docs/report-json.md`), but no sampler selects it yet; a later issue wires NVML.
+    /// NVML device-wide memory of the GPU that is CUDA device 0:
+    /// `NvmlTotal − NvmlFree` (Thor / JetPack 7, discrete GPUs).
     Nvml,
 }
 
@@ -314,10 +314,19 @@ counters! {
     TegrastatsGpuFreqMhz = 43, "tegrastats_gpu_freq_mhz";
     /// tegrastats' memory controller load (`EMC_FREQ x%`), percent.
     TegrastatsEmcLoadPercent = 44, "tegrastats_emc_load_percent";
+    /// Format 1.1: NVML `total` of the GPU that is CUDA device 0
+    /// (`nvmlDeviceGetMemoryInfo_v2`, else v1; bytes).
+    NvmlTotal = 45, "nvml_total_bytes";
+    /// NVML `free` of that GPU: unallocated device memory (bytes). GPU used
+    /// from NVML is `NvmlTotal − NvmlFree` (`accounting::nvml_used`).
+    NvmlFree = 46, "nvml_free_bytes";
+    /// NVML `reserved` of that GPU, for the driver and firmware (bytes; only
+    /// from `nvmlDeviceGetMemoryInfo_v2`).
+    NvmlReserved = 47, "nvml_reserved_bytes";
 }
 
 /// Number of counters this format version knows.
-pub const COUNTER_COUNT: usize = 45;
+pub const COUNTER_COUNT: usize = 48;
 
 /// A fixed set of counter values with a presence mask: absent means unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,15 +1,20 @@
-//! `jetmem record` with NVML per-process figures, against the fake
-//! `libnvidia-ml.so.1` (tests/fakecuda/fakenvml.c) found through
-//! `LD_LIBRARY_PATH`: the traced command writes its own pids into the file the
+//! `jetmem record` with NVML, against the fake `libnvidia-ml.so.1` and
+//! `libcuda.so.1` (tests/fakecuda/) found through `LD_LIBRARY_PATH`.
+//!
+//! Per process: the traced command writes its own pids into the file the
 //! fake reads on every process-list call, and the report's `gpu.processes`
 //! must list exactly the traced ones, with an unknown figure as `null`.
+//! Device-wide: NVML's total − free is the report's GPU figure
+//! (`gpu.source` `"nvml"`), VRAM added to RAM on a discrete GPU, part of
+//! system used on a unified one; where NVML says Not Supported, CUDA's.
 //!
 //! `JETMEM_FAKECUDA_DIR` names a directory built by tests/fakecuda/build.sh (CI
-//! sets it, also for aarch64 under qemu); otherwise the fake is built here.
+//! sets it, also for aarch64 under qemu); otherwise the fakes are built here.
 
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
+use jetmem_core::accounting::REASON_CUDA_FOR_NVML;
+use serde_json::{Value, json};
 
 use crate::record::record_cmd;
 use crate::report_json;
@@ -24,6 +29,7 @@ fn fake_nvml_dir(scratch_dir: &Path) -> PathBuf {
     }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     fakelib::build(&repo, "fakenvml.c", "libnvidia-ml.so.1", &[], scratch_dir);
+    fakelib::build(&repo, "fakecuda.c", "libcuda.so.1", &[], scratch_dir);
     scratch_dir.to_path_buf()
 }
 
@@ -72,6 +78,116 @@ fn nvml_per_process_figures_of_the_traced_tree_reach_the_report() {
         ]),
         "{}",
         j["gpu"]
+    );
+}
+
+/// The fake libcuda's defaults (tests/fakecuda/fakecuda.c): 8 GiB, 6 GiB free.
+const CUDA_TOTAL: u64 = 8 << 30;
+const CUDA_FREE: u64 = 6 << 30;
+
+/// Records `sleep 0.3` with GPU probing on, the fakes and `env`; the report.
+fn record_with_fakes(name: &str, env: &[(&str, &str)]) -> Value {
+    let dir = scratch(name);
+    let fake = fake_nvml_dir(&dir);
+    let trace = dir.join("gpu.jetmem");
+    let mut cmd = crate::jetmem_command();
+    cmd.env("NO_COLOR", "1")
+        .env("LD_LIBRARY_PATH", &fake)
+        .env_remove("FAKENVML_PROCS_FILE")
+        .envs(env.iter().copied())
+        .arg("record")
+        .arg("-o")
+        .arg(&trace)
+        .args(["--no-report", "-i", "20ms", "--", "sleep", "0.3"]);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    report_json(&trace)
+}
+
+fn bytes(v: &Value) -> u64 {
+    v.as_u64()
+        .unwrap_or_else(|| panic!("not a byte count: {v}"))
+}
+
+/// NVML `total:reserved:free` for the fake, and the GPU used it means.
+fn nvml_knob(total: u64, reserved: u64, free: u64) -> (String, u64) {
+    (format!("{total}:{reserved}:{free}"), total - free)
+}
+
+#[test]
+fn discrete_nvml_figure_is_vram_added_to_ram() {
+    let (knob, used) = nvml_knob(24 << 30, 512 << 20, (19 << 30) - 4096);
+    let j = record_with_fakes("record-nvml-discrete", &[("FAKENVML_MEMORY", &knob)]);
+    assert_eq!(j["architecture"], "discrete");
+    let gpu = &j["gpu"];
+    assert_eq!(gpu["source"], "nvml", "{gpu}");
+    assert_eq!(gpu["reason"], Value::Null, "{gpu}");
+    assert_eq!(bytes(&gpu["used_peak_bytes"]), used, "{gpu}");
+    assert_eq!(gpu["subset_of_system"], false, "{gpu}");
+    let t = &j["total_peak"];
+    assert_eq!(bytes(&t["vram_bytes"]), used, "{t}");
+    assert_eq!(
+        bytes(&j["total_peak_bytes"]),
+        bytes(&t["ram_bytes"]) + used,
+        "VRAM is added to RAM: {t}"
+    );
+    // CUDA's own figure stays beside it, with its own definition.
+    assert_eq!(
+        bytes(&j["cuda"]["device_used_peak_bytes"]),
+        CUDA_TOTAL - CUDA_FREE,
+        "{}",
+        j["cuda"]
+    );
+}
+
+#[test]
+fn unified_nvml_figure_is_part_of_system_used() {
+    let (knob, used) = nvml_knob(16 << 30, 0, (16 << 30) - (256 << 20));
+    let j = record_with_fakes(
+        "record-nvml-unified",
+        &[
+            ("FAKENVML_MEMORY", &knob),
+            ("FAKECUDA_INTEGRATED", "1"),
+            ("FAKECUDA_NAME", "NVIDIA Thor"),
+        ],
+    );
+    assert_eq!(j["architecture"], "unified");
+    let gpu = &j["gpu"];
+    assert_eq!(gpu["source"], "nvml", "{gpu}");
+    assert_eq!(bytes(&gpu["used_peak_bytes"]), used, "{gpu}");
+    assert_eq!(gpu["subset_of_system"], true, "{gpu}");
+    let system_peak = bytes(&j["system"]["used_peak_bytes"]);
+    assert_eq!(bytes(&gpu["used_at_system_peak_bytes"]), used, "{gpu}");
+    assert_eq!(
+        bytes(&gpu["cpu_os_at_system_peak_bytes"]),
+        system_peak.saturating_sub(used),
+        "{gpu}"
+    );
+    assert_eq!(gpu["sources_disagree"], used > system_peak, "{gpu}");
+    assert_eq!(
+        bytes(&j["total_peak_bytes"]),
+        system_peak,
+        "never system + GPU"
+    );
+    assert_eq!(j["total_peak"]["vram_bytes"], Value::Null);
+    // No CUDA context is kept where NVML serves unified memory.
+    assert_eq!(j["cuda"], Value::Null, "{}", j["cuda"]);
+}
+
+#[test]
+fn nvml_not_supported_falls_back_to_cuda_with_the_reason() {
+    let j = record_with_fakes("record-nvml-unsupported", &[("FAKENVML_MEMORY", "ns")]);
+    let gpu = &j["gpu"];
+    assert_eq!(gpu["source"], "cuda", "{gpu}");
+    assert_eq!(gpu["reason"], REASON_CUDA_FOR_NVML, "{gpu}");
+    assert_eq!(
+        bytes(&gpu["used_peak_bytes"]),
+        CUDA_TOTAL - CUDA_FREE,
+        "{gpu}"
     );
 }
 

@@ -8,10 +8,15 @@
 # checks the report: the process's hook figures exactly; cuMemGetInfo's free
 # change and NVML's per-process change within 5 % of the 1 GiB allocated,
 # jetmem's own NVML figure (report gpu.processes) within 5 % of NVML's at the
-# peak when the report has one; on
+# peak when the report has one; NVML's device-wide total - free (read by
+# device_alloc itself, single-GPU machines) moving by the 1 GiB within 5 %,
+# gpu.source "nvml" with gpu.used_peak_bytes within 5 % of it at the peak
+# (both totals and used figures printed beside cuMemGetInfo's); on
 # a discrete GPU, VRAM additive to RAM. Then it prints the hook's cost per
-# intercepted call against the real driver. Never part of CI; the whole run
-# is bounded to 5 minutes. Put the output and the command in docs/cuda-hook.md.
+# intercepted call against the real driver, and what cuMemGetInfo and
+# nvmlDeviceGetMemoryInfo cost per call (the recorder makes one per sample
+# for its GPU source). Never part of CI; the whole run is bounded to
+# 5 minutes. Put the output and the command in docs/cuda-hook.md.
 set -euo pipefail
 bin=$(cd "${1:-$(dirname "$0")}" && pwd)
 for f in jetmem libjetmem_cudahook.so device_alloc; do
@@ -46,5 +51,8 @@ hooked=$(timeout "$(left)" "$bin/jetmem" record --cuda-hook --no-report --force 
     -- "$bin/device_alloc" bench 2000 2>/dev/null)
 echo "without the hook: $plain ns per pair; with it: $hooked ns per pair"
 awk -v a="$plain" -v b="$hooked" 'BEGIN { printf "added per call: %.1f ns\n", (b - a) / 2 }'
+
+step "cost per GPU memory query (what the recorder pays per sample for its GPU source)"
+timeout "$(left)" "$bin/device_alloc" bench-mem 10000
 
 step "device check: all passed in $((SECONDS)) s"

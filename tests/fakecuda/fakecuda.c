@@ -10,6 +10,9 @@
  *   FAKECUDA_FREE=<bytes>    cuMemGetInfo free  (default 6442450944 = 6 GiB)
  *   FAKECUDA_TOTAL=<bytes>   total memory       (default 8589934592 = 8 GiB)
  *   FAKECUDA_DRIVER_VERSION=<n>  cuDriverGetVersion (default 12020)
+ *   FAKECUDA_UUID=<32 hex digits> cuDeviceGetUuid's 16 bytes, in order (default
+ *                            all zero: NVML's GPU-00000000-0000-0000-0000-000000000000,
+ *                            the fake NVML's default device)
  *
  * A knob that does not parse (or FREE > TOTAL) makes cuInit fail with
  * CUDA_ERROR_INVALID_VALUE and say why on stderr, so a typo in a test cannot
@@ -59,6 +62,7 @@ static int driver_version = 12020;
 static char device_name[256] = "FakeCUDA Device";
 static size_t mem_free = 6442450944ULL;
 static size_t mem_total = 8589934592ULL;
+static unsigned char device_uuid[16];
 
 /* Reads an unsigned decimal knob; returns 0 on success (or when unset). */
 static int knob_u64(const char *name, unsigned long long *out)
@@ -83,11 +87,29 @@ static int knob_flag(const char *name)
     return text != NULL && strcmp(text, "1") == 0;
 }
 
+/* Reads FAKECUDA_UUID (32 hex digits) into `out`; 0 on success (or when unset). */
+static int knob_uuid(unsigned char out[16])
+{
+    const char *text = getenv("FAKECUDA_UUID");
+    memset(out, 0, 16);
+    if (text == NULL)
+        return 0;
+    if (strlen(text) != 32 || strspn(text, "0123456789abcdefABCDEF") != 32) {
+        fprintf(stderr, "fakecuda: FAKECUDA_UUID=%s is not 32 hex digits\n", text);
+        return -1;
+    }
+    for (int i = 0; i < 16; i++) {
+        char byte[3] = {text[2 * i], text[2 * i + 1], '\0'};
+        out[i] = (unsigned char)strtoul(byte, NULL, 16);
+    }
+    return 0;
+}
+
 static CUresult read_knobs(void)
 {
     unsigned long long free_b = 6442450944ULL, total_b = 8589934592ULL, version = 12020;
     if (knob_u64("FAKECUDA_FREE", &free_b) != 0 || knob_u64("FAKECUDA_TOTAL", &total_b) != 0 ||
-        knob_u64("FAKECUDA_DRIVER_VERSION", &version) != 0)
+        knob_u64("FAKECUDA_DRIVER_VERSION", &version) != 0 || knob_uuid(device_uuid) != 0)
         return CUDA_ERROR_INVALID_VALUE;
     if (free_b > total_b) {
         fprintf(stderr, "fakecuda: FAKECUDA_FREE (%llu) exceeds FAKECUDA_TOTAL (%llu)\n", free_b,
@@ -175,6 +197,18 @@ CUresult cuDeviceGetAttribute(int *value, int attribute, CUdevice dev)
     if (value == NULL || attribute != CU_DEVICE_ATTRIBUTE_INTEGRATED)
         return CUDA_ERROR_INVALID_VALUE;
     *value = integrated;
+    return CUDA_SUCCESS;
+}
+
+/* CUuuid is { char bytes[16]; }. */
+CUresult cuDeviceGetUuid(unsigned char *uuid, CUdevice dev)
+{
+    CUresult rc = check_device(dev);
+    if (rc != CUDA_SUCCESS)
+        return rc;
+    if (uuid == NULL)
+        return CUDA_ERROR_INVALID_VALUE;
+    memcpy(uuid, device_uuid, sizeof device_uuid);
     return CUDA_SUCCESS;
 }
 

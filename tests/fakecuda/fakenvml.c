@@ -1,12 +1,13 @@
 /*
- * A fake NVML (libnvidia-ml.so.1) for testing jetmem's per-process GPU
- * figures on machines without a GPU. It exports the entry points jetmem uses
- * with nvml.h's signatures and return codes, and answers from environment
- * knobs re-read on every nvmlInit_v2() call:
+ * A fake NVML (libnvidia-ml.so.1) for testing jetmem's per-process and
+ * device-wide GPU figures on machines without a GPU. It exports the entry
+ * points jetmem uses with nvml.h's signatures, struct layouts and return
+ * codes, and answers from environment knobs re-read on every nvmlInit_v2() call:
  *
  *   FAKENVML_PROCS=<pid>:<bytes>[,<pid>:<bytes>...]
  *                           the compute processes on device 0; <bytes> "na"
- *                           is NVML_VALUE_NOT_AVAILABLE (default: none)
+ *                           is NVML_VALUE_NOT_AVAILABLE (default: none; other
+ *                           devices have none)
  *   FAKENVML_PROCS_FILE=<path>
  *                           like FAKENVML_PROCS, but read from the file on every
  *                           process-list call (a test's traced command writes its
@@ -15,12 +16,31 @@
  *                           the process list answers 3 (NVML_ERROR_NOT_SUPPORTED),
  *                           as Jetson JetPack 5/6 does
  *   FAKENVML_NO_DEVICE=1    nvmlDeviceGetCount_v2 reports 0 devices
+ *   FAKENVML_UUIDS=<uuid>[,<uuid>...]
+ *                           one device per UUID (nvmlDeviceGetUUID), in NVML's
+ *                           index order, at most 4 (default: one device,
+ *                           GPU-00000000-0000-0000-0000-000000000000)
+ *   FAKENVML_MEMORY=<total>:<reserved>:<free>[,...]
+ *                           nvmlDeviceGetMemoryInfo(_v2) of each device in
+ *                           order, bytes; "ns" for a device (and every device
+ *                           without an entry, so all when unset) answers 3
+ *                           (NVML_ERROR_NOT_SUPPORTED), as Jetson Orin does.
+ *                           v2 gets used = total - reserved - free, v1
+ *                           used = total - free (the v1 comment in nvml.h:
+ *                           "Sum of Reserved and Allocated")
+ *   FAKENVML_MEMORY_V2_MISMATCH=1
+ *                           nvmlDeviceGetMemoryInfo_v2 answers 25
+ *                           (NVML_ERROR_ARGUMENT_VERSION_MISMATCH) whatever
+ *                           version word it is given
  *
- * A knob that does not parse makes nvmlInit_v2 fail with 2
- * (NVML_ERROR_INVALID_ARGUMENT) and say why on stderr.
+ * A knob that does not parse (or reserved + free above total) makes
+ * nvmlInit_v2 fail with 2 (NVML_ERROR_INVALID_ARGUMENT) and say why on stderr.
+ * nvmlDeviceGetMemoryInfo_v2 checks the caller's version word like the real
+ * library (sizeof(nvmlMemory_v2_t) | 2 << 24, else 25).
  *
  * Built with -DFAKENVML_V1_ONLY it exports only the unversioned
- * nvmlDeviceGetComputeRunningProcesses (v1 struct), as old drivers do.
+ * nvmlDeviceGetComputeRunningProcesses (v1 struct) and nvmlDeviceGetMemoryInfo,
+ * as drivers before nvmlDeviceGetMemoryInfo_v2 do.
  *
  * Build: gcc -shared -fPIC -Wl,-soname,libnvidia-ml.so.1 -o libnvidia-ml.so.1 fakenvml.c
  */
@@ -38,10 +58,13 @@ enum {
     NVML_ERROR_INVALID_ARGUMENT = 2,
     NVML_ERROR_NOT_SUPPORTED = 3,
     NVML_ERROR_INSUFFICIENT_SIZE = 7,
+    NVML_ERROR_ARGUMENT_VERSION_MISMATCH = 25,
 };
 
 #define NVML_VALUE_NOT_AVAILABLE (~0ULL)
 #define MAX_PROCS 64
+#define MAX_DEVICES 4
+#define UUID_LEN 96
 
 typedef struct {
     unsigned int pid;
@@ -55,14 +78,34 @@ typedef struct {
     unsigned int computeInstanceId;
 } nvmlProcessInfo_t;
 
+typedef struct {
+    unsigned long long total;
+    unsigned long long free;
+    unsigned long long used;
+} nvmlMemory_t;
+
+typedef struct {
+    unsigned int version;
+    unsigned long long total;
+    unsigned long long reserved;
+    unsigned long long free;
+    unsigned long long used;
+} nvmlMemory_v2_t;
+
+#define NVML_MEMORY_V2 ((unsigned int)(sizeof(nvmlMemory_v2_t) | (2u << 24)))
+
 struct nvmlDevice_st {
-    int unused;
+    char uuid[UUID_LEN];
+    int memory_supported;
+    unsigned long long total, reserved, free;
 };
 
-static struct nvmlDevice_st device0;
+static struct nvmlDevice_st devices[MAX_DEVICES];
+static unsigned int ndevices;
 static int initialised;
 static int not_supported;
 static int no_device;
+static int v2_mismatch;
 static unsigned int nprocs;
 static nvmlProcessInfo_v1_t procs[MAX_PROCS];
 
@@ -111,13 +154,86 @@ static int parse_procs(const char *s) {
     return 0;
 }
 
+/* Parses FAKENVML_UUIDS into devices/ndevices; 0 on success. */
+static int parse_uuids(const char *s) {
+    memset(devices, 0, sizeof devices);
+    if (s == NULL) {
+        strcpy(devices[0].uuid, "GPU-00000000-0000-0000-0000-000000000000");
+        ndevices = 1;
+        return 0;
+    }
+    ndevices = 0;
+    while (*s != '\0') {
+        size_t n = strcspn(s, ",");
+        if (n == 0 || n >= UUID_LEN || ndevices == MAX_DEVICES) {
+            return -1;
+        }
+        memcpy(devices[ndevices].uuid, s, n);
+        devices[ndevices].uuid[n] = '\0';
+        ndevices++;
+        s += n;
+        if (*s == ',') {
+            s++;
+        }
+    }
+    return ndevices > 0 ? 0 : -1;
+}
+
+/* Reads one unsigned decimal that ends at `stop`, moving *s past `stop`; 0 on success. */
+static int number(const char **s, char stop, unsigned long long *out) {
+    char *end;
+    if (**s < '0' || **s > '9') {
+        return -1;
+    }
+    errno = 0;
+    *out = strtoull(*s, &end, 10);
+    if (errno != 0 || *end != stop) {
+        return -1;
+    }
+    *s = stop == '\0' ? end : end + 1;
+    return 0;
+}
+
+/* Parses FAKENVML_MEMORY onto the devices (after parse_uuids); 0 on success. */
+static int parse_memory(const char *s) {
+    for (unsigned int i = 0; s != NULL && *s != '\0'; i++) {
+        if (i == ndevices) {
+            return -1;
+        }
+        struct nvmlDevice_st *d = &devices[i];
+        size_t n = strcspn(s, ",");
+        char last = s[n];
+        if (n == 2 && strncmp(s, "ns", 2) == 0) {
+            s += last == ',' ? 3 : 2;
+            continue;
+        }
+        if (number(&s, ':', &d->total) != 0 || number(&s, ':', &d->reserved) != 0 ||
+            number(&s, last, &d->free) != 0 || d->reserved > d->total ||
+            d->free > d->total - d->reserved) {
+            return -1;
+        }
+        d->memory_supported = 1;
+    }
+    return 0;
+}
+
 nvmlReturn_t nvmlInit_v2(void) {
     if (parse_procs(getenv("FAKENVML_PROCS")) != 0) {
         fprintf(stderr, "fakenvml: FAKENVML_PROCS does not parse (want pid:bytes,...)\n");
         return NVML_ERROR_INVALID_ARGUMENT;
     }
+    if (parse_uuids(getenv("FAKENVML_UUIDS")) != 0) {
+        fprintf(stderr, "fakenvml: FAKENVML_UUIDS does not parse (want 1-4 uuid,...)\n");
+        return NVML_ERROR_INVALID_ARGUMENT;
+    }
+    if (parse_memory(getenv("FAKENVML_MEMORY")) != 0) {
+        fprintf(stderr, "fakenvml: FAKENVML_MEMORY does not parse (want total:reserved:free "
+                        "or ns per device, reserved + free <= total)\n");
+        return NVML_ERROR_INVALID_ARGUMENT;
+    }
     not_supported = flag("FAKENVML_NOT_SUPPORTED");
     no_device = flag("FAKENVML_NO_DEVICE");
+    v2_mismatch = flag("FAKENVML_MEMORY_V2_MISMATCH");
     initialised = 1;
     return NVML_SUCCESS;
 }
@@ -137,6 +253,7 @@ const char *nvmlErrorString(nvmlReturn_t r) {
     case NVML_ERROR_INVALID_ARGUMENT: return "Invalid Argument";
     case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
     case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
+    case NVML_ERROR_ARGUMENT_VERSION_MISMATCH: return "Argument Version Mismatch";
     default: return "Unknown Error";
     }
 }
@@ -148,7 +265,7 @@ nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *count) {
     if (count == NULL) {
         return NVML_ERROR_INVALID_ARGUMENT;
     }
-    *count = no_device ? 0 : 1;
+    *count = no_device ? 0 : ndevices;
     return NVML_SUCCESS;
 }
 
@@ -156,12 +273,80 @@ nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *dev
     if (!initialised) {
         return NVML_ERROR_UNINITIALIZED;
     }
-    if (device == NULL || index != 0 || no_device) {
+    if (device == NULL || index >= ndevices || no_device) {
         return NVML_ERROR_INVALID_ARGUMENT;
     }
-    *device = &device0;
+    *device = &devices[index];
     return NVML_SUCCESS;
 }
+
+/* The device behind a handle, or NULL when it is not one of ours. */
+static struct nvmlDevice_st *lookup(nvmlDevice_t device) {
+    for (unsigned int i = 0; i < ndevices; i++) {
+        if (device == &devices[i]) {
+            return &devices[i];
+        }
+    }
+    return NULL;
+}
+
+nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char *uuid, unsigned int length) {
+    if (!initialised) {
+        return NVML_ERROR_UNINITIALIZED;
+    }
+    struct nvmlDevice_st *d = lookup(device);
+    if (d == NULL || uuid == NULL) {
+        return NVML_ERROR_INVALID_ARGUMENT;
+    }
+    if (strlen(d->uuid) >= length) {
+        return NVML_ERROR_INSUFFICIENT_SIZE;
+    }
+    strcpy(uuid, d->uuid);
+    return NVML_SUCCESS;
+}
+
+/* The device whose memory the caller wants written to `memory`, or why not; 0 on success. */
+static nvmlReturn_t memory_of(nvmlDevice_t device, const void *memory,
+                              struct nvmlDevice_st **out) {
+    if (!initialised) {
+        return NVML_ERROR_UNINITIALIZED;
+    }
+    *out = lookup(device);
+    if (*out == NULL || memory == NULL) {
+        return NVML_ERROR_INVALID_ARGUMENT;
+    }
+    return (*out)->memory_supported ? NVML_SUCCESS : NVML_ERROR_NOT_SUPPORTED;
+}
+
+nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t *memory) {
+    struct nvmlDevice_st *d;
+    nvmlReturn_t rc = memory_of(device, memory, &d);
+    if (rc != NVML_SUCCESS) {
+        return rc;
+    }
+    memory->total = d->total;
+    memory->free = d->free;
+    memory->used = d->total - d->free;
+    return NVML_SUCCESS;
+}
+
+#ifndef FAKENVML_V1_ONLY
+nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMemory_v2_t *memory) {
+    struct nvmlDevice_st *d;
+    nvmlReturn_t rc = memory_of(device, memory, &d);
+    if (rc != NVML_SUCCESS) {
+        return rc;
+    }
+    if (v2_mismatch || memory->version != NVML_MEMORY_V2) {
+        return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    }
+    memory->total = d->total;
+    memory->reserved = d->reserved;
+    memory->free = d->free;
+    memory->used = d->total - d->reserved - d->free;
+    return NVML_SUCCESS;
+}
+#endif
 
 /* FAKENVML_PROCS_FILE, when set, replaces the list; 0 on success. */
 static int reread_file(void) {
@@ -186,11 +371,16 @@ static nvmlReturn_t running(nvmlDevice_t device, unsigned int *count, void *info
     if (!initialised) {
         return NVML_ERROR_UNINITIALIZED;
     }
-    if (device != &device0 || count == NULL) {
+    struct nvmlDevice_st *d = lookup(device);
+    if (d == NULL || count == NULL) {
         return NVML_ERROR_INVALID_ARGUMENT;
     }
     if (not_supported) {
         return NVML_ERROR_NOT_SUPPORTED;
+    }
+    if (d != &devices[0]) {
+        *count = 0;
+        return NVML_SUCCESS;
     }
     if (reread_file() != 0) {
         fprintf(stderr, "fakenvml: FAKENVML_PROCS_FILE does not parse (want pid:bytes,...)\n");

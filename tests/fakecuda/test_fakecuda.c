@@ -20,6 +20,7 @@ static CUresult (*cuDeviceGet)(CUdevice *, int);
 static CUresult (*cuDeviceGetName)(char *, int, CUdevice);
 static CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
 static CUresult (*cuDeviceTotalMem_v2)(size_t *, CUdevice);
+static CUresult (*cuDeviceGetUuid)(unsigned char *, CUdevice);
 static CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
 static CUresult (*cuDevicePrimaryCtxRelease_v2)(CUdevice);
 static CUresult (*cuCtxSetCurrent)(CUcontext);
@@ -56,11 +57,14 @@ static void clear_knobs(void)
     unsetenv("FAKECUDA_FREE");
     unsetenv("FAKECUDA_TOTAL");
     unsetenv("FAKECUDA_DRIVER_VERSION");
+    unsetenv("FAKECUDA_UUID");
 }
 
 /* The sampler's sequence: device 0, primary context, make current, query. */
-static void check_device(const char *name, int integrated, size_t free_b, size_t total_b)
+static void check_device(const char *name, int integrated, size_t free_b, size_t total_b,
+                         const unsigned char uuid_b[16])
 {
+    unsigned char uuid[16];
     int count = -1, attr = -1;
     CUdevice dev = -1;
     char text[64];
@@ -74,6 +78,8 @@ static void check_device(const char *name, int integrated, size_t free_b, size_t
     CHECK(cuDeviceGetAttribute(&attr, 18, 0) == 0 && attr == integrated);
     CHECK(cuDeviceGetAttribute(&attr, 75, 0) == 1);
     CHECK(cuDeviceTotalMem_v2(&total, 0) == 0 && total == total_b);
+    CHECK(cuDeviceGetUuid(uuid, 0) == 0 && memcmp(uuid, uuid_b, 16) == 0);
+    CHECK(cuDeviceGetUuid(uuid, 1) == 101);
     CHECK(cuMemGetInfo_v2(&f, &t) == 201); /* no current context yet */
     CHECK(cuDevicePrimaryCtxRetain(&ctx, 0) == 0 && ctx != NULL);
     CHECK(cuCtxSetCurrent(ctx) == 0);
@@ -102,6 +108,7 @@ int main(int argc, char **argv)
     *(void **)&cuDeviceGetName = lookup(lib, "cuDeviceGetName");
     *(void **)&cuDeviceGetAttribute = lookup(lib, "cuDeviceGetAttribute");
     *(void **)&cuDeviceTotalMem_v2 = lookup(lib, "cuDeviceTotalMem_v2");
+    *(void **)&cuDeviceGetUuid = lookup(lib, "cuDeviceGetUuid");
     *(void **)&cuDevicePrimaryCtxRetain = lookup(lib, "cuDevicePrimaryCtxRetain");
     *(void **)&cuDevicePrimaryCtxRelease_v2 = lookup(lib, "cuDevicePrimaryCtxRelease_v2");
     *(void **)&cuCtxSetCurrent = lookup(lib, "cuCtxSetCurrent");
@@ -119,8 +126,11 @@ int main(int argc, char **argv)
     CHECK(cuDriverGetVersion(&version) == 0 && version == 12020);
 
     /* Defaults: a discrete 8 GiB device with 6 GiB free. */
+    static const unsigned char zero_uuid[16];
+    static const unsigned char some_uuid[16] = {0x5a, 0x4e, 0x01, 0x02, 0xab, 0xcd, 0x00, 0x11,
+                                                0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99};
     CHECK(cuInit(0) == 0);
-    check_device("FakeCUDA Device", 0, 6442450944ULL, 8589934592ULL);
+    check_device("FakeCUDA Device", 0, 6442450944ULL, 8589934592ULL, zero_uuid);
 
     /* A Jetson-like integrated device with chosen figures. */
     setenv("FAKECUDA_INTEGRATED", "1", 1);
@@ -128,9 +138,10 @@ int main(int argc, char **argv)
     setenv("FAKECUDA_FREE", "1234567", 1);
     setenv("FAKECUDA_TOTAL", "7990000000", 1);
     setenv("FAKECUDA_DRIVER_VERSION", "11040", 1);
+    setenv("FAKECUDA_UUID", "5a4e0102ABCD00112233445566778899", 1);
     CHECK(cuInit(0) == 0);
     CHECK(cuDriverGetVersion(&version) == 0 && version == 11040);
-    check_device("Orin", 1, 1234567ULL, 7990000000ULL);
+    check_device("Orin", 1, 1234567ULL, 7990000000ULL, some_uuid);
 
     /* No device: cuInit fails with 100 and nothing else works afterwards. */
     clear_knobs();
@@ -148,6 +159,9 @@ int main(int argc, char **argv)
     clear_knobs();
     setenv("FAKECUDA_FREE", "9", 1);
     setenv("FAKECUDA_TOTAL", "8", 1);
+    CHECK(cuInit(0) == 1);
+    clear_knobs();
+    setenv("FAKECUDA_UUID", "5a4e-0102", 1);
     CHECK(cuInit(0) == 1);
 
     /* Unknown codes: error, and the text pointer is cleared. */

@@ -42,6 +42,8 @@ const NAMES: &[&str] = &[
     "cuda-hook",
     // 1.1: NVML per-process GPU memory (issue 12); one figure unknown.
     "gpu-process",
+    // 1.1: NVML device-wide memory counters (bits 45-47, issue 12).
+    "nvml-sample",
 ];
 
 fn golden_root() -> PathBuf {
@@ -90,6 +92,26 @@ fn tegrastats_sample() -> Sample {
     }
 }
 
+/// A discrete-GPU sample with NVML as the GPU source (format 1.1): the NVML
+/// counters (bits 45-47) beside CUDA's, made-up figures of a 24 GiB card;
+/// GpuUsed is NVML total − free, and free is not whole KiB (unscaled).
+fn nvml_sample() -> Sample {
+    let (total, free, reserved) = (24u64 << 30, (19u64 << 30) - 1000, 512u64 << 20);
+    let mut c = Counters::new();
+    c.set(Counter::MemAvailable, Some(48 << 30));
+    c.set(Counter::GpuUsed, Some(total - free));
+    c.set(Counter::CudaFree, Some((19 << 30) - (300 << 20)));
+    c.set(Counter::CudaTotal, Some((23 << 30) + (512 << 20)));
+    c.set(Counter::MemTotal, Some(64 << 30));
+    c.set(Counter::NvmlTotal, Some(total));
+    c.set(Counter::NvmlFree, Some(free));
+    c.set(Counter::NvmlReserved, Some(reserved));
+    Sample {
+        t_ns: 2_000_000_000,
+        counters: c,
+    }
+}
+
 /// The entries of each golden frame (all frames are sequence number 0).
 fn entries(name: &str) -> Vec<Entry> {
     let r = |rec| Entry::Record(rec);
@@ -101,6 +123,7 @@ fn entries(name: &str) -> Vec<Entry> {
             r(Record::Sample(delta_sample())),
         ],
         "tegrastats-sample" => vec![r(Record::Sample(tegrastats_sample()))],
+        "nvml-sample" => vec![r(Record::Sample(nvml_sample()))],
         "mark" => vec![r(Record::Mark(Mark {
             t_ns: 1_500_000,
             kind: MarkKind::Begin,
@@ -372,6 +395,25 @@ fn golden_tegrastats_sample() {
 #[test]
 fn golden_header_copy() {
     check_exact("header-copy");
+}
+
+#[test]
+fn golden_nvml_sample() {
+    check_exact("nvml-sample");
+    // The mask has bits 45-47 (NvmlTotal, NvmlFree, NvmlReserved) and a 1.1
+    // reader reads them back; a reader of 45 counters drops them
+    // (wire::tests::counters_of_a_newer_minor_are_skipped).
+    let mask = nvml_sample().counters.present_mask();
+    assert_eq!(mask >> 45, 0b111);
+}
+
+/// Every golden file of this version, not only those with a test of their
+/// own above, holds exactly the encoder's bytes.
+#[test]
+fn every_golden_file_is_the_encoders_bytes() {
+    for name in NAMES {
+        check_exact(name);
+    }
 }
 
 /// Ties the golden files to the version constants: the current version has

@@ -22,7 +22,7 @@ pub struct Figures {
     pub cpu_os_used: Option<u64>,
     /// Unified: the GPU figure was larger than system used (sources disagree).
     pub sources_disagree: bool,
-    /// Discrete: CUDA total − free (VRAM used).
+    /// Discrete: VRAM used, from the GPU source (NVML or CUDA total − free).
     pub vram_used: Option<u64>,
     /// Unified: `used`; discrete: `vram_used + used`; CPU only: `used`.
     pub total_used: Option<u64>,
@@ -61,6 +61,15 @@ pub fn cuda_used(counters: &Counters) -> Option<u64> {
     sub(
         counters.get(Counter::CudaTotal),
         counters.get(Counter::CudaFree),
+    )
+}
+
+/// NVML device used: `NvmlTotal − NvmlFree` (allocations and the driver's
+/// reservation: all that is not free), unknown when either is.
+pub fn nvml_used(counters: &Counters) -> Option<u64> {
+    sub(
+        counters.get(Counter::NvmlTotal),
+        counters.get(Counter::NvmlFree),
     )
 }
 
@@ -111,8 +120,12 @@ pub fn figures(platform: &Platform, counters: &Counters) -> Figures {
             f.total_used = used;
         }
         Architecture::Discrete => {
-            f.vram_used = cuda_used.or(g(Counter::GpuUsed));
-            f.gpu_used = g(Counter::GpuUsed).or(f.vram_used);
+            // The sampler's GpuUsed, else the first device figure in source
+            // order: what is VRAM used is what is GPU used.
+            f.vram_used = g(Counter::GpuUsed)
+                .or_else(|| nvml_used(counters))
+                .or(cuda_used);
+            f.gpu_used = f.vram_used;
             f.cpu_os_used = used;
             f.total_used = f.vram_used.and_then(|v| v.checked_add(used?));
         }

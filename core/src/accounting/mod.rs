@@ -27,11 +27,11 @@ pub use cadence::{Cadence, GAP_INTERVALS, Gap, MAX_GAPS, cpu_percent};
 pub use cuda_hook::{HOOK_PROCESSES, HookTotals};
 pub use figures::{
     Figures, TEGRASTATS_USED_DEFINITION, USED_DEFINITION, USED_DIFFERENCE,
-    USED_TEGRASTATS_DEFINITION, cuda_used, figures,
+    USED_TEGRASTATS_DEFINITION, cuda_used, figures, nvml_used,
 };
 pub use gpu_source::{
-    Access, GpuAvailability, REASON_CUDA_FOR_NVMAP, REASON_NEEDS_ROOT, REASON_NO_SOURCE,
-    gpu_used_from, select_gpu_source,
+    Access, GpuAvailability, REASON_CUDA_FOR_NVMAP, REASON_CUDA_FOR_NVML, REASON_NEEDS_ROOT,
+    REASON_NO_SOURCE, gpu_used_from, select_gpu_source,
 };
 pub use peaks::{Extent, Peak, Peaks, Raised};
 pub use phases::{MAX_OPEN_PHASES, PhaseTracker};
@@ -46,3 +46,5 @@ pub use window::{WINDOW_BUCKETS, WindowExtent};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_nvml;

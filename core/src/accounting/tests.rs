@@ -53,7 +53,7 @@ fn source_order_and_reasons() {
     };
     assert_eq!(select_gpu_source(clients), (GpuSource::NvmapClients, None));
     let thor = GpuAvailability {
-        thor_nvml: Access::Readable,
+        nvml: Access::Readable,
         cuda: Access::Readable,
         ..GpuAvailability::default()
     };

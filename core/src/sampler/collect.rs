@@ -2,10 +2,12 @@
 //!
 //! The hot path ([`Collector::fast`]) reads only cheap files through kept file
 //! descriptors: `/proc/meminfo`, the cgroup's usage, `statm` of each traced
-//! process, the O(1) nvmap total, GPU load and `cuMemGetInfo`. The slow path
+//! process, the O(1) nvmap total, GPU load, `cuMemGetInfo` and NVML's
+//! device memory (one driver call each, like CUDA's). The slow path
 //! ([`Collector::slow`], about every 100 ms) discovers processes, reads
-//! `status`, zram, PSI, the cgroup peak and limit, and nvmap's client table;
-//! its values are carried into every sample until the next slow read.
+//! `status`, zram, PSI, the cgroup peak and limit, and nvmap's client table
+//! (and NVML's process list, for the sampler's `GpuProcess` records); its
+//! values are carried into every sample until the next slow read.
 
 mod open;
 
@@ -65,6 +67,8 @@ pub struct Collector {
     nvml_reason: Option<String>,
     /// The last NVML read, reused so the slow path does not allocate.
     nvml_buf: NvmlProcesses,
+    /// An NVML device-memory read failed (logged once, then absent quietly).
+    nvml_read_failed: bool,
     sticky: Sticky,
 }
 
@@ -107,7 +111,11 @@ impl Collector {
     /// NVML; a failed read is logged and yields nothing this time.
     pub fn gpu_processes(&mut self) -> &[NvmlProcess] {
         self.nvml_buf.clear();
-        if let (Some(nvml), Some(tree)) = (&self.nvml, &self.tree) {
+        let lists = self
+            .nvml
+            .as_ref()
+            .filter(|n| n.processes_unavailable().is_none());
+        if let (Some(nvml), Some(tree)) = (lists, &self.tree) {
             let tracked = |pid: u32| tree.processes().iter().any(|p| p.pid == pid);
             if let Err(e) = nvml.processes_into(tracked, &mut self.nvml_buf) {
                 log::warn!("NVML per-process read failed: {}", e.reason());
@@ -175,6 +183,7 @@ impl Collector {
                 c.set(Counter::CudaTotal, Some(total));
             }
         }
+        self.nvml_memory(c);
         let s = &self.sticky;
         c.set(Counter::TreeHwm, s.sums.hwm);
         c.set(Counter::TreeSwap, s.sums.swap);
@@ -187,6 +196,27 @@ impl Collector {
         c.set(Counter::CgroupMax, s.cgroup_max);
         c.set(Counter::NvmapClientsTotal, s.nvmap_clients_total);
         c.set(Counter::GpuUsed, gpu_used_from(self.platform.gpu_source, c));
+    }
+
+    /// NVML's device memory into `c` (hot path): absent when NVML has none
+    /// or the read fails; the first failure is logged with its reason.
+    fn nvml_memory(&mut self, c: &mut Counters) {
+        let Some(nvml) = &self.nvml else { return };
+        match nvml.memory() {
+            Some(Ok(m)) => {
+                c.set(Counter::NvmlTotal, Some(m.total_bytes));
+                c.set(Counter::NvmlFree, Some(m.free_bytes));
+                c.set(Counter::NvmlReserved, m.reserved_bytes);
+            }
+            Some(Err(e)) if !self.nvml_read_failed => {
+                self.nvml_read_failed = true;
+                log::warn!(
+                    "NVML device memory read failed (absent until it works again): {}",
+                    nvml.read_error(e).reason()
+                );
+            }
+            _ => {}
+        }
     }
 
     /// The slow path: process discovery, `status` sums and the slower files.

@@ -138,6 +138,15 @@ impl Cuda {
         Ok(())
     }
 
+    /// `cuDeviceGetUuid`: the device's 16-byte UUID, to find the same GPU in
+    /// NVML ([`super::cuda_uuid_text`]); `None` when the driver does not say.
+    pub fn uuid(&self) -> Option<[u8; 16]> {
+        let dev = self.dev;
+        guarded(|| result::device::get_uuid(dev).map_err(driver_error))
+            .ok()
+            .map(|u| u.bytes.map(|b| b as u8))
+    }
+
     /// Whether memory figures can be read.
     pub fn has_context(&self) -> bool {
         self.ctx.is_some()

@@ -34,7 +34,8 @@
 //!   `tree/discover.rs`: finding joins and leaves; `cgroup_path.rs`: where a
 //!   cgroup's files lie.
 //! - `cuda.rs`: the CUDA driver (device, memory info); `nvml.rs`: NVML
-//!   per-process GPU memory.
+//!   (loading, devices), `nvml/procs.rs`: its per-process GPU memory,
+//!   `nvml/memory.rs`: its device-wide memory.
 //! - `clock.rs`: clocks and absolute deadlines; `lateness.rs`: how late ticks were.
 //! - `sample_loop.rs`: the sampler thread; `handle.rs`: what the threads share
 //!   and [`TraceHandle`]; `writer.rs`: the writer's pending records;
@@ -72,8 +73,8 @@ pub use fork::{fork_generation, forked_since};
 pub use handle::{MarkError, TraceHandle};
 pub use lateness::Lateness;
 pub use nvml::{
-    MAX_PROCS as NVML_MAX_PROCS, NVML_LIBRARY, Nvml, NvmlProcess, NvmlProcesses, NvmlProcsVersion,
-    NvmlUnavailable,
+    MAX_PROCS as NVML_MAX_PROCS, NVML_LIBRARY, Nvml, NvmlMemory, NvmlMemoryVersion, NvmlProcess,
+    NvmlProcesses, NvmlProcsVersion, NvmlReadError, NvmlUnavailable, cuda_uuid_text,
 };
 pub use output::{OutputError, PendingOutput, check_replaceable};
 pub use source::{FileSource, SourceState, SourceStatus};

@@ -3,7 +3,7 @@
 
 use super::super::cgroup_path::{CgroupFiles, memory_cgroup, root_cgroup};
 use super::super::cuda::{Cuda, CudaUnavailable};
-use super::super::nvml::{Nvml, NvmlProcesses};
+use super::super::nvml::{NVML_LIBRARY, Nvml, NvmlProcesses, NvmlUnavailable};
 use super::super::source::{
     FileSource, SourceState, SourceStatus, open_optional, open_optional_bounded, open_recorded,
     read_small, under,
@@ -118,24 +118,14 @@ fn open_zram(root: &Path) -> Vec<FileSource> {
     zram
 }
 
-/// The CUDA device, or why there is none. A context is only kept where
-/// `cuMemGetInfo` is needed: on unified memory with nvmap readable it would
-/// only add its own footprint.
+/// The CUDA device, or why there is none (no context yet: see [`keep_cuda_context`]).
 fn probe_cuda_source(
     probe: bool,
-    nvmap_ok: bool,
     sources: &mut Vec<SourceStatus>,
 ) -> (Option<Cuda>, Option<String>) {
     let (cuda, cuda_reason) = if probe {
         match Cuda::open(0, false) {
-            Ok(mut c) => {
-                if !(c.info.integrated && nvmap_ok) {
-                    if let Err(e) = c.retain_context() {
-                        log::warn!("CUDA memory figures unavailable: {}", e.reason());
-                    }
-                }
-                (Some(c), None)
-            }
+            Ok(c) => (Some(c), None),
             Err(e) => (None, Some(e.reason())),
         }
     } else {
@@ -152,22 +142,110 @@ fn probe_cuda_source(
     (cuda, cuda_reason)
 }
 
-/// NVML for the traced tree's per-process GPU memory, or why there is none.
-/// Only for a traced tree (the figures are per process) and when GPUs are
-/// probed at all. Jetson JetPack 5/6 answers Not Supported: absent there.
-fn probe_nvml(probe: bool, tree: bool) -> (Option<Nvml>, Option<String>) {
-    if !probe || !tree {
-        return (
-            None,
-            Some("NVML not probed (no traced tree, or GPU probing off)".into()),
-        );
-    }
-    match Nvml::open() {
-        Ok(n) => (Some(n), None),
-        Err(e) => {
-            log::info!("NVML per-process GPU memory unavailable: {}", e.reason());
-            (None, Some(e.reason()))
+/// Retains CUDA's context, so that `cuMemGetInfo` works, only where it is
+/// needed: on unified memory with nvmap or NVML readable it would only add
+/// its own footprint to what is measured.
+fn keep_cuda_context(cuda: Option<&mut Cuda>, unified_source_ok: bool) {
+    if let Some(c) = cuda {
+        if !(c.info.integrated && unified_source_ok) {
+            if let Err(e) = c.retain_context() {
+                log::warn!("CUDA memory figures unavailable: {}", e.reason());
+            }
         }
+    }
+}
+
+/// What probing NVML found.
+struct NvmlProbe {
+    /// NVML, while it serves per-process or device-wide figures.
+    nvml: Option<Nvml>,
+    /// Why there are no per-process figures.
+    procs_reason: Option<String>,
+    /// Whether device-wide memory is a GPU source.
+    memory: Access,
+}
+
+/// NVML for the traced tree's per-process GPU memory (only with a traced
+/// tree) and for device-wide memory of CUDA device 0's GPU (only where no
+/// nvmap source is readable: it comes after nvmap in the source order).
+/// Both need GPU probing on. A device-wide "Not Supported" (Jetson JetPack
+/// 5/6) is [`Access::Unsupported`]; every attempt is listed as the `nvml`
+/// source with its reason.
+fn probe_nvml(
+    probe: bool,
+    tree: bool,
+    want_memory: bool,
+    cuda: Option<&Cuda>,
+    sources: &mut Vec<SourceStatus>,
+) -> NvmlProbe {
+    let not_probed = |why: &str| NvmlProbe {
+        nvml: None,
+        procs_reason: Some(why.into()),
+        memory: Access::Missing,
+    };
+    if !probe {
+        sources.push(nvml_status(Err("NVML probing disabled".into())));
+        return not_probed("NVML not probed (GPU probing off)");
+    }
+    if !tree && !want_memory {
+        return not_probed("NVML not probed (no traced tree, and nvmap is the GPU source)");
+    }
+    let mut nvml = match Nvml::open() {
+        Ok(n) => n,
+        Err(e) => {
+            log::info!("NVML GPU memory unavailable: {}", e.reason());
+            if want_memory {
+                sources.push(nvml_status(Err(e.reason())));
+            }
+            return NvmlProbe {
+                memory: access_of_nvml(&e),
+                ..not_probed(&e.reason())
+            };
+        }
+    };
+    let mut memory = Access::Missing;
+    if want_memory {
+        let opened = nvml.open_memory(|| cuda.and_then(Cuda::uuid));
+        if let Err(e) = &opened {
+            log::info!("NVML device memory unavailable: {}", e.reason());
+            memory = access_of_nvml(e);
+        } else {
+            memory = Access::Readable;
+        }
+        sources.push(nvml_status(opened.map(|_| ()).map_err(|e| e.reason())));
+    }
+    let procs_reason = match (tree, nvml.processes_unavailable()) {
+        (false, _) => Some("NVML per-process figures not read (no traced tree)".into()),
+        (true, Some(e)) => {
+            log::info!("NVML per-process GPU memory unavailable: {}", e.reason());
+            Some(e.reason())
+        }
+        (true, None) => None,
+    };
+    let used = memory == Access::Readable || procs_reason.is_none();
+    NvmlProbe {
+        nvml: used.then_some(nvml),
+        procs_reason,
+        memory,
+    }
+}
+
+/// How a failed NVML counts as a GPU source.
+fn access_of_nvml(e: &NvmlUnavailable) -> Access {
+    match e {
+        NvmlUnavailable::NotSupported(_) => Access::Unsupported,
+        _ => Access::Missing,
+    }
+}
+
+fn nvml_status(state: Result<(), String>) -> SourceStatus {
+    SourceStatus {
+        name: "nvml",
+        path: PathBuf::from(NVML_LIBRARY),
+        state: match state {
+            Ok(()) => SourceState::Ok,
+            Err(why) => SourceState::Unreadable(why),
+        },
     }
 }
 
@@ -210,6 +288,7 @@ fn choose_gpu_source(
     sources: &[SourceStatus],
     cuda: Option<&Cuda>,
     cuda_reason: Option<&String>,
+    nvml: Access,
 ) {
     let avail = GpuAvailability {
         meminfo_nvmap: meminfo_has_nvmap,
@@ -219,7 +298,7 @@ fn choose_gpu_source(
             Some(c) if c.has_context() => Access::Readable,
             _ => Access::Missing,
         },
-        thor_nvml: Access::Missing,
+        nvml,
     };
     let (source, reason) = select_gpu_source(avail);
     platform.gpu_source = source;
@@ -265,8 +344,15 @@ impl Collector {
         let gpu_load = open_gpu_load(root, &mut sources);
         let zram = open_zram(root);
         let nvmap_ok = meminfo_has_nvmap || nvmap_total.is_some() || nvmap_clients.is_some();
-        let (cuda, cuda_reason) = probe_cuda_source(probe_cuda, nvmap_ok, &mut sources);
-        let (nvml, nvml_reason) = probe_nvml(probe_cuda, tree.is_some());
+        let (mut cuda, cuda_reason) = probe_cuda_source(probe_cuda, &mut sources);
+        let nv = probe_nvml(
+            probe_cuda,
+            tree.is_some(),
+            !nvmap_ok,
+            cuda.as_ref(),
+            &mut sources,
+        );
+        keep_cuda_context(cuda.as_mut(), nvmap_ok || nv.memory == Access::Readable);
 
         let page_size = page_size();
         let mut platform = detect_platform(
@@ -282,6 +368,7 @@ impl Collector {
             &sources,
             cuda.as_ref(),
             cuda_reason.as_ref(),
+            nv.memory,
         );
 
         let mut c = Collector {
@@ -302,9 +389,10 @@ impl Collector {
             tree,
             cuda,
             cuda_reason,
-            nvml,
-            nvml_reason,
+            nvml: nv.nvml,
+            nvml_reason: nv.procs_reason,
             nvml_buf: NvmlProcesses::new(),
+            nvml_read_failed: false,
             sticky: Sticky::default(),
         };
         c.slow(|_| {});
