@@ -137,7 +137,7 @@ impl MemFn {
 
 /// A GPU's UUID as NVML (`nvmlDeviceGetUUID`) and nvidia-smi print it,
 /// `GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, from CUDA's 16 bytes
-/// (`cuDeviceGetUuid`) in order, as llama.cpp's `ggml_cuda_parse_uuid` does.
+/// (`cuDeviceGetUuid`) in order, in the 8-4-4-4-12 grouping of a UUID.
 pub fn cuda_uuid_text(bytes: &[u8; 16]) -> String {
     let mut s = String::from("GPU-");
     for (i, b) in bytes.iter().enumerate() {
