@@ -157,7 +157,7 @@ fn words(s: &str) -> String {
 }
 
 #[test]
-fn discrete_nvml_is_the_gpu_source_and_cuda_stays_beside_it() {
+fn discrete_nvml_is_the_gpu_source_and_needs_no_cuda_context() {
     let (total, reserved, free) = (25_769_803_776u64, 536_870_912u64, 20_401_094_656u64);
     let (cuda_free, cuda_total) = (3u64 << 30, 8u64 << 30);
     let line = probe(&[
@@ -182,10 +182,29 @@ fn discrete_nvml_is_the_gpu_source_and_cuda_stays_beside_it() {
     );
     assert!(line.contains("nvml_source=ok"), "{line}");
     assert!(line.ends_with("reason="), "no caveat: {line}");
-    // On a discrete GPU CUDA keeps its context: its own figure stays.
+    // NVML serves the figure, so no CUDA context is made: its device memory
+    // would be counted as the workload's. CUDA still names the device.
+    assert!(line.contains("free=None total=None"), "{line}");
+    assert!(line.contains("name=FakeCUDA_Device"), "{line}");
+    let _ = (cuda_free, cuda_total);
+}
+
+#[test]
+fn discrete_without_nvml_memory_keeps_the_cuda_context() {
+    let (cuda_free, cuda_total) = (3u64 << 30, 8u64 << 30);
+    let line = probe(&[
+        ("FAKECUDA_FREE", &cuda_free.to_string()),
+        ("FAKECUDA_TOTAL", &cuda_total.to_string()),
+    ]);
+    assert!(line.contains("arch=discrete"), "{line}");
+    assert!(line.contains("source=Cuda"), "{line}");
     assert!(line.contains(&format!("free=Some({cuda_free})")), "{line}");
     assert!(
         line.contains(&format!("total=Some({cuda_total})")),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("gpu_used=Some({})", cuda_total - cuda_free)),
         "{line}"
     );
 }

@@ -143,11 +143,13 @@ fn probe_cuda_source(
 }
 
 /// Retains CUDA's context, so that `cuMemGetInfo` works, only where it is
-/// needed: on unified memory with nvmap or NVML readable it would only add
-/// its own footprint to what is measured.
-fn keep_cuda_context(cuda: Option<&mut Cuda>, unified_source_ok: bool) {
+/// the GPU figure: with nvmap or NVML device memory readable it would only
+/// add its own footprint to what is measured (a primary context holds
+/// device memory of its own, which NVML and the traced GPU's "used" would
+/// count as the workload's).
+fn keep_cuda_context(cuda: Option<&mut Cuda>, other_source_ok: bool) {
     if let Some(c) = cuda {
-        if !(c.info.integrated && unified_source_ok) {
+        if !other_source_ok {
             if let Err(e) = c.retain_context() {
                 log::warn!("CUDA memory figures unavailable: {}", e.reason());
             }
