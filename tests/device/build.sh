@@ -8,12 +8,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=$(realpath -m "${1:-target/device-bin}")
-pkgs=(-p jetmem -p jetmem-cudahook --example device_alloc)
+# Two builds: naming an example builds only that target of its package, so
+# the hook's cdylib would not be made by one command with `--example`.
+build() {
+    if [[ "${TARGET:-}" == aarch64 ]]; then
+        cargo zigbuild --locked --release "$@" --target aarch64-unknown-linux-gnu.2.31
+    else
+        cargo build --locked --release "$@"
+    fi
+}
+build -p jetmem -p jetmem-cudahook
+build -p jetmem-cudahook --example device_alloc
 if [[ "${TARGET:-}" == aarch64 ]]; then
-    cargo zigbuild --locked --release "${pkgs[@]}" --target aarch64-unknown-linux-gnu.2.31
     rel=target/aarch64-unknown-linux-gnu/release
 else
-    cargo build --locked --release "${pkgs[@]}"
     rel=target/release
 fi
 mkdir -p "$out"
