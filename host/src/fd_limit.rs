@@ -1,4 +1,5 @@
-//! The recorder's open-file limit, raised to its hard limit before tracing.
+//! The open-file limit of `record` and `monitor`, raised to its hard limit
+//! before a process tree is traced.
 //!
 //! The sampler keeps four descriptors open per traced process (`statm`,
 //! `status`, `comm`, `task/`) and one per thread (its `children`, up to 128),

@@ -86,6 +86,10 @@ impl Samplers {
             }
         };
         let mut trees = Vec::with_capacity(pids.len());
+        if !pids.is_empty() {
+            // After the command's spawn: it keeps the limit it was given.
+            crate::fd_limit::raise();
+        }
         for pid in pids {
             let tree =
                 LiveSampler::open(&cfg.root, Target::Tree { pid }, false).map_err(sampler)?;
