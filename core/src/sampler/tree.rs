@@ -171,6 +171,11 @@ pub struct ProcessTree {
     status_cursor: usize,
     /// Processes not tracked because [`MAX_PROCESSES`] was reached.
     pub overflowed: u64,
+    /// Threads' `children` files kept open across the tree, and how many may
+    /// be: a quarter of the open-file limit, so that a tracer inside the
+    /// traced program (the FFI) leaves it most of its own descriptors.
+    thread_fds: usize,
+    thread_fd_budget: usize,
 }
 
 fn add(acc: Option<u64>, v: Option<u64>) -> Option<u64> {
@@ -198,6 +203,8 @@ impl ProcessTree {
             discover_cursor: 0,
             status_cursor: 0,
             overflowed: 0,
+            thread_fds: 0,
+            thread_fd_budget: thread_fd_budget(),
         };
         let t = tree.open_process(pid, 0)?;
         tree.track(t);
@@ -221,6 +228,7 @@ impl ProcessTree {
 
     /// Adds a process to the set and to the pid index.
     fn track(&mut self, t: Tracked) {
+        self.thread_fds += t.threads.len();
         let slot = self.procs.len();
         let at = self.index.partition_point(|&(p, _)| p < t.pid);
         self.index.insert(at, (t.pid, slot));
@@ -290,9 +298,13 @@ impl ProcessTree {
             pid,
             &[Part::Name("task"), Part::Id(pid), Part::Name("children")],
         );
-        let threads = FileSource::open_bounded(&self.path, 64, CHILDREN_MAX_BYTES)
-            .map(|src| vec![(pid, src)])
-            .unwrap_or_default();
+        let threads = if self.thread_fds < self.thread_fd_budget {
+            FileSource::open_bounded(&self.path, 64, CHILDREN_MAX_BYTES)
+                .map(|src| vec![(pid, src)])
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         self.set_path(pid, &[Part::Name("task")]);
         let task = super::dir::open_dir(&self.path).ok();
         Ok(Tracked {
@@ -425,6 +437,22 @@ fn read_comm(p: &mut Tracked, on_change: &mut impl FnMut(&Change)) {
             rss_peak_bytes: None,
         });
     }
+}
+
+/// How many threads' `children` files the tree may keep open: a quarter of
+/// the soft `RLIMIT_NOFILE` (`jetmem record` raises it to the hard limit
+/// first; a library tracer leaves the host program's limit alone).
+fn thread_fd_budget() -> usize {
+    let mut lim = nix::libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `rlimit` into `lim`, which outlives the call.
+    let rc = unsafe { nix::libc::getrlimit(nix::libc::RLIMIT_NOFILE, &mut lim) };
+    if rc != 0 {
+        return 64;
+    }
+    usize::try_from(lim.rlim_cur / 4).unwrap_or(usize::MAX)
 }
 
 /// This process's pid when it is a child subreaper (`PR_SET_CHILD_SUBREAPER`).

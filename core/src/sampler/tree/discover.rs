@@ -62,7 +62,9 @@ impl ProcessTree {
         };
         self.tids.sort_unstable();
         let tids = &self.tids;
+        let before = kept.len();
         kept.retain(|(tid, _)| tids.binary_search(tid).is_ok());
+        self.thread_fds = self.thread_fds.saturating_sub(before - kept.len());
         let mut any_file = !listed;
         let mut k = 0;
         while let Some(&tid) = self.tids.get(k) {
@@ -73,11 +75,16 @@ impl ProcessTree {
             );
             let at = match kept.binary_search_by_key(&tid, |(t, _)| *t) {
                 Ok(at) => Some(at),
-                Err(at) if slot.is_some() && kept.len() < MAX_KEPT_THREADS => {
+                Err(at)
+                    if slot.is_some()
+                        && kept.len() < MAX_KEPT_THREADS
+                        && self.thread_fds < self.thread_fd_budget =>
+                {
                     FileSource::open_bounded(&self.path, 64, CHILDREN_MAX_BYTES)
                         .ok()
                         .map(|src| {
                             kept.insert(at, (tid, src));
+                            self.thread_fds += 1;
                             at
                         })
                 }
@@ -293,8 +300,12 @@ impl ProcessTree {
         self.discover_cursor = 0;
         let root_pid = self.root_pid;
         let before = self.procs.len();
+        let thread_fds = &mut self.thread_fds;
         self.procs.retain_mut(|p| {
             let keep = p.alive && (p.seen || p.pid == root_pid);
+            if !keep {
+                *thread_fds = thread_fds.saturating_sub(p.threads.len());
+            }
             let gone_root = p.pid == root_pid && !p.alive;
             if !keep && (p.pid != root_pid || gone_root) {
                 on_change(&Change {

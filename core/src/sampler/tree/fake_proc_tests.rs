@@ -85,6 +85,24 @@ fn long_children_files_exec_and_the_pid_index() {
     assert_eq!(tree.overflowed, 0);
     let kept = |tree: &ProcessTree| tree.procs.first().map(|p| p.threads.len());
     assert_eq!(kept(&tree), Some(MAX_KEPT_THREADS));
+    let all_kept = |tree: &ProcessTree| tree.procs.iter().map(|p| p.threads.len()).sum::<usize>();
+    assert_eq!(
+        tree.thread_fds,
+        all_kept(&tree),
+        "the count follows the kept files"
+    );
+
+    // A tracer inside a program with a low open-file limit keeps at most its
+    // budget of thread files open and reads the rest by path: same tree.
+    let mut lean = ProcessTree::new(&root, parent).unwrap();
+    lean.thread_fd_budget = 40;
+    let mut lean_joined = Vec::new();
+    lean.refresh(|c| lean_joined.push((c.pid, c.ppid)));
+    lean_joined.sort_unstable();
+    assert_eq!(lean_joined, want, "every child found with 40 kept files");
+    assert_eq!(lean.thread_fds, 40);
+    assert_eq!(all_kept(&lean), 40);
+    drop(lean);
     // statm: 50 pages resident each, for the parent and its 1 000 children.
     let (rss, live) = tree.sample_rss(4096);
     assert_eq!(live, 1001);
@@ -147,6 +165,11 @@ fn long_children_files_exec_and_the_pid_index() {
     });
     assert_eq!(left, 700);
     assert_eq!(tree.processes().len(), 301);
+    assert_eq!(
+        tree.thread_fds,
+        all_kept(&tree),
+        "leavers' files are uncounted"
+    );
     let mut changes = 0;
     tree.refresh(|_| changes += 1);
     assert_eq!(changes, 0, "the index was rebuilt after the leaves");
