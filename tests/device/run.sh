@@ -15,20 +15,35 @@
 # a discrete GPU, VRAM additive to RAM. Then it prints the hook's cost per
 # intercepted call against the real driver, and what cuMemGetInfo and
 # nvmlDeviceGetMemoryInfo cost per call (the recorder makes one per sample
-# for its GPU source). Never part of CI; the whole run is bounded to
-# 5 minutes. Put the output and the command in docs/cuda-hook.md.
+# for its GPU source). The whole run is bounded to 5 minutes. Put the
+# output and the command in docs/cuda-hook.md.
+#
+# JETMEM_DEVICE_REHEARSAL=1 (set by tests/device/rehearse.sh, which CI runs)
+# lifts the "no NVIDIA driver" guard so that the script runs against the fake
+# driver of tests/fakecuda (it then needs FAKECUDA_STATE, the fakes' shared
+# GPU); every section is then marked as a rehearsal: its figures come from
+# the fakes and are never a device result.
 set -euo pipefail
 bin=$(cd "${1:-$(dirname "$0")}" && pwd)
 for f in jetmem libjetmem_cudahook.so device_alloc; do
     [[ -x "$bin/$f" || -f "$bin/$f" ]] || { echo "run.sh: $bin/$f missing (tests/device/build.sh)" >&2; exit 2; }
 done
-if [[ ! -e /proc/driver/nvidia/version ]] && ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1'; then
+tag=""
+if [[ "${JETMEM_DEVICE_REHEARSAL:-}" == 1 ]]; then
+    [[ -n "${FAKECUDA_STATE:-}" ]] || {
+        echo "run.sh: JETMEM_DEVICE_REHEARSAL=1 is for the fake driver (FAKECUDA_STATE unset)" >&2
+        exit 2
+    }
+    tag="[REHEARSAL, fake driver: not a device result] "
+    echo "run.sh: REHEARSAL against the fake driver (tests/device/rehearse.sh);" \
+        "no figure below is a device result"
+elif [[ ! -e /proc/driver/nvidia/version ]] && ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1'; then
     echo "run.sh: no NVIDIA driver here (no /proc/driver/nvidia/version, no libcuda.so.1)" >&2
     exit 2
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/jetmem-device.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s%s\n' "$tag" "$*"; }
 deadline=$((SECONDS + 300))
 left() { echo $((deadline - SECONDS > 1 ? deadline - SECONDS : 1)); }
 
@@ -55,4 +70,8 @@ awk -v a="$plain" -v b="$hooked" 'BEGIN { printf "added per call: %.1f ns\n", (b
 step "cost per GPU memory query (what the recorder pays per sample for its GPU source)"
 timeout "$(left)" "$bin/device_alloc" bench-mem 10000
 
-step "device check: all passed in $((SECONDS)) s"
+if [[ -n "$tag" ]]; then
+    step "rehearsal: all passed in $((SECONDS)) s against the fake driver (NOT a device result)"
+else
+    step "device check: all passed in $((SECONDS)) s"
+fi

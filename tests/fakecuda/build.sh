@@ -24,8 +24,9 @@ build_one() { # arch cc run-prefix...
         -o "$out/$arch/libnvidia-ml.so.1" "$here/fakenvml.c"
     "$cc" "${cflags[@]}" -DFAKENVML_V1_ONLY -shared -fPIC -Wl,-soname,libnvidia-ml.so.1 \
         -o "$out/$arch/nvml-v1/libnvidia-ml.so.1" "$here/fakenvml.c"
-    "$cc" "${cflags[@]}" -o "$out/$arch/test_fakecuda" "$here/test_fakecuda.c" -ldl
-    "$@" "$out/$arch/test_fakecuda" "$out/$arch/libcuda.so.1"
+    "$cc" "${cflags[@]}" -o "$out/$arch/test_fakecuda" "$here/test_fakecuda.c" \
+        "$here/test_fakestate.c" -ldl
+    "$@" "$out/$arch/test_fakecuda" "$out/$arch/libcuda.so.1" "$out/$arch/libnvidia-ml.so.1"
 }
 
 build_one x86_64 "${CC:-gcc}"

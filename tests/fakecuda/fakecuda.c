@@ -14,6 +14,25 @@
  *                            all zero: NVML's GPU-00000000-0000-0000-0000-000000000000,
  *                            the fake NVML's default device)
  *
+ * One GPU shared by processes (opt-in; the figures above stay static without it):
+ *
+ *   FAKECUDA_STATE=<path>    a state file (fakestate.h) holding every process's
+ *                            live device bytes: cuMemAlloc_v2, cuMemAllocPitch_v2,
+ *                            cuMemAllocAsync(_ptsz), cuMemAllocFromPoolAsync and
+ *                            cuMemCreate add what they allocate, their frees take
+ *                            it off; a process's first primary context adds
+ *                            FAKECUDA_CONTEXT_BYTES. cuMemGetInfo's free is then
+ *                            FAKECUDA_FREE (the idle device's free) minus every
+ *                            live process's use, and an allocation past it fails
+ *                            with 2 (CUDA_ERROR_OUT_OF_MEMORY). Managed memory and
+ *                            pinned host memory are not charged. Give the fake
+ *                            NVML the same file (FAKENVML_STATE) for its figures.
+ *   FAKECUDA_CONTEXT_BYTES=<bytes>  what a process's primary context costs on the
+ *                            device (default 0; real discrete GPUs: a few hundred MiB)
+ *   FAKECUDA_STATE_SKEW=<percent>   charges every allocation <percent> % more than
+ *                            asked (default 0): a wrong figure, for negative tests
+ *                            of checks that compare against cuMemGetInfo or NVML
+ *
  * A knob that does not parse (or FREE > TOTAL) makes cuInit fail with
  * CUDA_ERROR_INVALID_VALUE and say why on stderr, so a typo in a test cannot
  * silently fall back to the defaults.
@@ -28,7 +47,10 @@
  *
  * Build: gcc -shared -fPIC -Wl,-soname,libcuda.so.1 -Wl,-Bsymbolic -o libcuda.so.1 fakecuda.c fakecuda_mem.c
  */
+#include "fakestate.h"
+
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +63,7 @@ typedef struct CUctx_st *CUcontext;
 enum {
     CUDA_SUCCESS = 0,
     CUDA_ERROR_INVALID_VALUE = 1,
+    CUDA_ERROR_OUT_OF_MEMORY = 2,
     CUDA_ERROR_NOT_INITIALIZED = 3,
     CUDA_ERROR_NO_DEVICE = 100,
     CUDA_ERROR_INVALID_DEVICE = 101,
@@ -63,6 +86,9 @@ static char device_name[256] = "FakeCUDA Device";
 static size_t mem_free = 6442450944ULL;
 static size_t mem_total = 8589934592ULL;
 static unsigned char device_uuid[16];
+static char state_path[4096]; /* "" when FAKECUDA_STATE is unset */
+static unsigned long long context_bytes;
+static unsigned long long state_skew;
 
 /* Reads an unsigned decimal knob; returns 0 on success (or when unset). */
 static int knob_u64(const char *name, unsigned long long *out)
@@ -105,11 +131,38 @@ static int knob_uuid(unsigned char out[16])
     return 0;
 }
 
+/* FAKECUDA_STATE and the knobs that need it; 0 on success. */
+static int read_state_knobs(void)
+{
+    const char *path = getenv("FAKECUDA_STATE");
+    context_bytes = 0;
+    state_skew = 0;
+    state_path[0] = '\0';
+    if (knob_u64("FAKECUDA_CONTEXT_BYTES", &context_bytes) != 0 ||
+        knob_u64("FAKECUDA_STATE_SKEW", &state_skew) != 0)
+        return -1;
+    if (path == NULL) {
+        if (getenv("FAKECUDA_CONTEXT_BYTES") != NULL || getenv("FAKECUDA_STATE_SKEW") != NULL) {
+            fprintf(stderr, "fakecuda: FAKECUDA_CONTEXT_BYTES and FAKECUDA_STATE_SKEW need "
+                            "FAKECUDA_STATE\n");
+            return -1;
+        }
+        return 0;
+    }
+    if (path[0] == '\0' || strlen(path) >= sizeof state_path || state_skew > 1000) {
+        fprintf(stderr, "fakecuda: FAKECUDA_STATE must be a path (or the skew above 1000 %%)\n");
+        return -1;
+    }
+    strcpy(state_path, path);
+    return 0;
+}
+
 static CUresult read_knobs(void)
 {
     unsigned long long free_b = 6442450944ULL, total_b = 8589934592ULL, version = 12020;
     if (knob_u64("FAKECUDA_FREE", &free_b) != 0 || knob_u64("FAKECUDA_TOTAL", &total_b) != 0 ||
-        knob_u64("FAKECUDA_DRIVER_VERSION", &version) != 0 || knob_uuid(device_uuid) != 0)
+        knob_u64("FAKECUDA_DRIVER_VERSION", &version) != 0 || knob_uuid(device_uuid) != 0 ||
+        read_state_knobs() != 0)
         return CUDA_ERROR_INVALID_VALUE;
     if (free_b > total_b) {
         fprintf(stderr, "fakecuda: FAKECUDA_FREE (%llu) exceeds FAKECUDA_TOTAL (%llu)\n", free_b,
@@ -127,6 +180,46 @@ static CUresult read_knobs(void)
 
 /* For fakecuda_mem.c: whether cuInit succeeded. */
 __attribute__((visibility("hidden"))) int fakecuda_initialised(void) { return initialised; }
+
+/* With FAKECUDA_STATE, a forked child starts without the parent's context,
+ * as CUDA contexts do not survive fork(); without it nothing changes. */
+static void forget_context(void)
+{
+    if (state_path[0] != '\0') {
+        primary_ctx.primary_refs = 0;
+        current_ctx = NULL;
+    }
+}
+
+__attribute__((constructor)) static void on_load(void) { pthread_atfork(NULL, NULL, forget_context); }
+
+/* For fakecuda_mem.c: whether allocations are charged to FAKECUDA_STATE. */
+__attribute__((visibility("hidden"))) int fakecuda_state_on(void) { return state_path[0] != '\0'; }
+
+/* Adds `device` bytes and `contexts` to this process's use in the state
+ * file; nothing without FAKECUDA_STATE. */
+static CUresult charge(long long device, int contexts)
+{
+    if (!fakecuda_state_on())
+        return CUDA_SUCCESS;
+    int rc = fakestate_update(state_path, device, contexts, context_bytes, mem_free);
+    if (rc < 0)
+        fprintf(stderr, "fakecuda: FAKECUDA_STATE=%s: not a state file, full, or a bad "
+                        "update (%lld bytes, %d contexts)\n", state_path, device, contexts);
+    return rc == 0 ? CUDA_SUCCESS : rc == 1 ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_UNKNOWN;
+}
+
+/* For fakecuda_mem.c: what an allocation of `bytes` is charged (FAKECUDA_STATE_SKEW). */
+__attribute__((visibility("hidden"))) size_t fakecuda_skewed(size_t bytes)
+{
+    return bytes / 100 * (100 + state_skew) + bytes % 100 * (100 + state_skew) / 100;
+}
+
+/* For fakecuda_mem.c: charges (bytes > 0) or releases (bytes < 0) device memory. */
+__attribute__((visibility("hidden"))) CUresult fakecuda_charge(long long bytes)
+{
+    return charge(bytes, 0);
+}
 
 CUresult cuInit(unsigned int flags)
 {
@@ -230,6 +323,8 @@ CUresult cuDevicePrimaryCtxRetain(CUcontext *ctx, CUdevice dev)
         return rc;
     if (ctx == NULL)
         return CUDA_ERROR_INVALID_VALUE;
+    if (primary_ctx.primary_refs == 0 && (rc = charge(0, 1)) != CUDA_SUCCESS)
+        return rc;
     primary_ctx.primary_refs++;
     *ctx = &primary_ctx;
     return CUDA_SUCCESS;
@@ -242,6 +337,8 @@ CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev)
         return rc;
     if (primary_ctx.primary_refs <= 0)
         return CUDA_ERROR_INVALID_CONTEXT;
+    if (primary_ctx.primary_refs == 1 && (rc = charge(0, -1)) != CUDA_SUCCESS)
+        return rc;
     primary_ctx.primary_refs--;
     return CUDA_SUCCESS;
 }
@@ -274,7 +371,16 @@ CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes)
         return CUDA_ERROR_INVALID_CONTEXT;
     if (free_bytes == NULL || total_bytes == NULL)
         return CUDA_ERROR_INVALID_VALUE;
-    *free_bytes = mem_free;
+    size_t used = 0;
+    if (fakecuda_state_on()) {
+        struct fakestate_file f;
+        if (fakestate_read(state_path, &f) != 0) {
+            fprintf(stderr, "fakecuda: FAKECUDA_STATE=%s is not a state file\n", state_path);
+            return CUDA_ERROR_UNKNOWN;
+        }
+        used = (size_t)fakestate_total_used(&f);
+    }
+    *free_bytes = mem_free > used ? mem_free - used : 0;
     *total_bytes = mem_total;
     return CUDA_SUCCESS;
 }
@@ -289,6 +395,7 @@ struct error_text {
 static const struct error_text errors[] = {
     {CUDA_SUCCESS, "CUDA_SUCCESS", "no error"},
     {CUDA_ERROR_INVALID_VALUE, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
+    {CUDA_ERROR_OUT_OF_MEMORY, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
     {CUDA_ERROR_NOT_INITIALIZED, "CUDA_ERROR_NOT_INITIALIZED", "initialization error"},
     {CUDA_ERROR_NO_DEVICE, "CUDA_ERROR_NO_DEVICE", "no CUDA-capable device is detected"},
     {CUDA_ERROR_INVALID_DEVICE, "CUDA_ERROR_INVALID_DEVICE", "invalid device ordinal"},

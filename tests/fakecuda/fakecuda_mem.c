@@ -11,7 +11,13 @@
  * counter (never dereferenced); pinned host memory is real (malloc), so a
  * test can touch it. Every call needs cuInit first (else 3); a zero size or
  * null out-parameter is CUDA_ERROR_INVALID_VALUE (1), like the real driver.
+ *
+ * With FAKECUDA_STATE (fakecuda.c) device and VMM allocations are charged to
+ * the state file and their sizes kept here until freed; freeing a device
+ * address or VMM handle this process does not hold is then
+ * CUDA_ERROR_INVALID_VALUE, like the real driver.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,24 +34,100 @@ typedef void *CUmemoryPool;
 enum {
     CUDA_SUCCESS = 0,
     CUDA_ERROR_INVALID_VALUE = 1,
+    CUDA_ERROR_OUT_OF_MEMORY = 2,
     CUDA_ERROR_NOT_INITIALIZED = 3,
     CUDA_ERROR_NOT_FOUND = 500,
 };
 
 int fakecuda_initialised(void) __attribute__((visibility("hidden")));
+int fakecuda_state_on(void) __attribute__((visibility("hidden")));
+CUresult fakecuda_charge(long long bytes) __attribute__((visibility("hidden")));
+size_t fakecuda_skewed(size_t bytes) __attribute__((visibility("hidden")));
+
+/* Live device allocations and VMM handles (FAKECUDA_STATE only): their
+ * charged sizes, for the frees. Addresses and handles never collide (the
+ * address counter starts far above any handle). */
+struct live {
+    unsigned long long key;
+    size_t bytes;
+};
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct live *lives;
+static size_t nlive, cap_live;
+
+/* A forked child holds none of its parent's allocations (fakecuda.c drops
+ * its context too). */
+static void forget_lives(void) { nlive = 0; }
+
+__attribute__((constructor)) static void on_load(void) { pthread_atfork(NULL, NULL, forget_lives); }
+
+/* Charges `size` bytes (skewed) for `key` and remembers what it charged;
+ * the CUresult of the charge. */
+static CUresult hold(unsigned long long key, size_t size)
+{
+    if (!fakecuda_state_on())
+        return CUDA_SUCCESS;
+    size_t bytes = fakecuda_skewed(size);
+    CUresult rc = fakecuda_charge((long long)bytes);
+    if (rc != CUDA_SUCCESS)
+        return rc;
+    pthread_mutex_lock(&live_lock);
+    if (nlive == cap_live) {
+        size_t cap = cap_live != 0 ? 2 * cap_live : 64;
+        struct live *grown = realloc(lives, cap * sizeof *grown);
+        if (grown == NULL) {
+            pthread_mutex_unlock(&live_lock);
+            fakecuda_charge(-(long long)bytes);
+            return CUDA_ERROR_OUT_OF_MEMORY;
+        }
+        lives = grown;
+        cap_live = cap;
+    }
+    lives[nlive++] = (struct live){key, bytes};
+    pthread_mutex_unlock(&live_lock);
+    return CUDA_SUCCESS;
+}
+
+/* Forgets `key` and releases its charge; INVALID_VALUE when it is not held. */
+static CUresult release(unsigned long long key)
+{
+    if (!fakecuda_state_on())
+        return CUDA_SUCCESS;
+    size_t bytes = 0;
+    int found = 0;
+    pthread_mutex_lock(&live_lock);
+    for (size_t i = 0; i < nlive && !found; i++)
+        if (lives[i].key == key) {
+            bytes = lives[i].bytes;
+            lives[i] = lives[--nlive];
+            found = 1;
+        }
+    pthread_mutex_unlock(&live_lock);
+    return found ? fakecuda_charge(-(long long)bytes) : CUDA_ERROR_INVALID_VALUE;
+}
 
 static _Atomic unsigned long long next_device = 0x700000000000ULL;
 static _Atomic unsigned long long next_handle = 1;
 
-static CUresult fake_address(CUdeviceptr *dptr, size_t size)
+/* A fake device address for `size` bytes, of which `charged` are charged
+ * to FAKECUDA_STATE (0 for managed memory). */
+static CUresult fake_address_charged(CUdeviceptr *dptr, size_t size, size_t charged)
 {
     if (!fakecuda_initialised())
         return CUDA_ERROR_NOT_INITIALIZED;
     if (dptr == NULL || size == 0)
         return CUDA_ERROR_INVALID_VALUE;
     unsigned long long rounded = (size + 511) & ~511ULL;
-    *dptr = atomic_fetch_add(&next_device, rounded);
-    return CUDA_SUCCESS;
+    unsigned long long p = atomic_fetch_add(&next_device, rounded);
+    CUresult rc = hold(p, charged);
+    if (rc == CUDA_SUCCESS)
+        *dptr = p;
+    return rc;
+}
+
+static CUresult fake_address(CUdeviceptr *dptr, size_t size)
+{
+    return fake_address_charged(dptr, size, size);
 }
 
 static CUresult check_free(unsigned long long p)
@@ -53,6 +135,13 @@ static CUresult check_free(unsigned long long p)
     if (!fakecuda_initialised())
         return CUDA_ERROR_NOT_INITIALIZED;
     return p != 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+/* cuMemFree*, cuMemRelease: a held device address or VMM handle. */
+static CUresult device_free(unsigned long long p)
+{
+    CUresult rc = check_free(p);
+    return rc == CUDA_SUCCESS ? release(p) : rc;
 }
 
 CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t size) { return fake_address(dptr, size); }
@@ -90,15 +179,15 @@ CUresult cuMemAllocFromPoolAsync(CUdeviceptr *dptr, size_t size, CUmemoryPool po
 CUresult cuMemAllocManaged(CUdeviceptr *dptr, size_t size, unsigned int flags)
 {
     (void)flags;
-    return fake_address(dptr, size);
+    return fake_address_charged(dptr, size, 0);
 }
 
-CUresult cuMemFree_v2(CUdeviceptr p) { return check_free(p); }
+CUresult cuMemFree_v2(CUdeviceptr p) { return device_free(p); }
 
 CUresult cuMemFreeAsync(CUdeviceptr p, CUstream s)
 {
     (void)s;
-    return check_free(p);
+    return device_free(p);
 }
 
 CUresult cuMemFreeAsync_ptsz(CUdeviceptr p, CUstream s) { return cuMemFreeAsync(p, s); }
@@ -142,11 +231,14 @@ CUresult cuMemCreate(CUmemGenericAllocationHandle *handle, size_t size, const vo
         return CUDA_ERROR_NOT_INITIALIZED;
     if (handle == NULL || size == 0 || prop == NULL)
         return CUDA_ERROR_INVALID_VALUE;
-    *handle = atomic_fetch_add(&next_handle, 1);
-    return CUDA_SUCCESS;
+    unsigned long long h = atomic_fetch_add(&next_handle, 1);
+    CUresult rc = hold(h, size);
+    if (rc == CUDA_SUCCESS)
+        *handle = h;
+    return rc;
 }
 
-CUresult cuMemRelease(CUmemGenericAllocationHandle h) { return check_free(h); }
+CUresult cuMemRelease(CUmemGenericAllocationHandle h) { return device_free(h); }
 
 CUresult cuGetProcAddress(const char *symbol, void **pfn, int version, unsigned long long flags);
 CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int version, unsigned long long flags,

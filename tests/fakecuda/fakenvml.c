@@ -32,6 +32,14 @@
  *                           nvmlDeviceGetMemoryInfo_v2 answers 25
  *                           (NVML_ERROR_ARGUMENT_VERSION_MISMATCH) whatever
  *                           version word it is given
+ *   FAKENVML_STATE=<path>   the fake libcuda's state file (FAKECUDA_STATE, fakestate.h:
+ *                           one GPU shared by processes), read on every call:
+ *                           device 0's free is FAKENVML_MEMORY's (the idle device)
+ *                           minus every live process's use, and its compute
+ *                           processes are those of the file, each with its live
+ *                           device bytes plus its context's cost. Needs a
+ *                           FAKENVML_MEMORY entry for device 0; excludes
+ *                           FAKENVML_PROCS and FAKENVML_PROCS_FILE.
  *
  * A knob that does not parse (or reserved + free above total) makes
  * nvmlInit_v2 fail with 2 (NVML_ERROR_INVALID_ARGUMENT) and say why on stderr.
@@ -44,6 +52,8 @@
  *
  * Build: gcc -shared -fPIC -Wl,-soname,libnvidia-ml.so.1 -o libnvidia-ml.so.1 fakenvml.c
  */
+#include "fakestate.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +69,7 @@ enum {
     NVML_ERROR_NOT_SUPPORTED = 3,
     NVML_ERROR_INSUFFICIENT_SIZE = 7,
     NVML_ERROR_ARGUMENT_VERSION_MISMATCH = 25,
+    NVML_ERROR_UNKNOWN = 999,
 };
 
 #define NVML_VALUE_NOT_AVAILABLE (~0ULL)
@@ -108,6 +119,7 @@ static int no_device;
 static int v2_mismatch;
 static unsigned int nprocs;
 static nvmlProcessInfo_v1_t procs[MAX_PROCS];
+static const char *state_path; /* FAKENVML_STATE, or NULL */
 
 static int flag(const char *name) {
     const char *v = getenv(name);
@@ -231,6 +243,14 @@ nvmlReturn_t nvmlInit_v2(void) {
                         "or ns per device, reserved + free <= total)\n");
         return NVML_ERROR_INVALID_ARGUMENT;
     }
+    state_path = getenv("FAKENVML_STATE");
+    if (state_path != NULL &&
+        (*state_path == '\0' || getenv("FAKENVML_PROCS") != NULL ||
+         getenv("FAKENVML_PROCS_FILE") != NULL || !devices[0].memory_supported)) {
+        fprintf(stderr, "fakenvml: FAKENVML_STATE needs a path and FAKENVML_MEMORY for device 0, "
+                        "and excludes FAKENVML_PROCS(_FILE)\n");
+        return NVML_ERROR_INVALID_ARGUMENT;
+    }
     not_supported = flag("FAKENVML_NOT_SUPPORTED");
     no_device = flag("FAKENVML_NO_DEVICE");
     v2_mismatch = flag("FAKENVML_MEMORY_V2_MISMATCH");
@@ -254,6 +274,7 @@ const char *nvmlErrorString(nvmlReturn_t r) {
     case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
     case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
     case NVML_ERROR_ARGUMENT_VERSION_MISMATCH: return "Argument Version Mismatch";
+    case NVML_ERROR_UNKNOWN: return "Unknown Error";
     default: return "Unknown Error";
     }
 }
@@ -318,15 +339,36 @@ static nvmlReturn_t memory_of(nvmlDevice_t device, const void *memory,
     return (*out)->memory_supported ? NVML_SUCCESS : NVML_ERROR_NOT_SUPPORTED;
 }
 
+/* Device `d`'s free bytes: FAKENVML_MEMORY's, less what FAKENVML_STATE's
+ * processes use on device 0; 0 on success. */
+static nvmlReturn_t free_of(const struct nvmlDevice_st *d, unsigned long long *free_b) {
+    *free_b = d->free;
+    if (state_path == NULL || d != &devices[0]) {
+        return NVML_SUCCESS;
+    }
+    struct fakestate_file f;
+    if (fakestate_read(state_path, &f) != 0) {
+        fprintf(stderr, "fakenvml: FAKENVML_STATE=%s is not a state file\n", state_path);
+        return NVML_ERROR_UNKNOWN;
+    }
+    unsigned long long used = fakestate_total_used(&f);
+    *free_b = d->free > used ? d->free - used : 0;
+    return NVML_SUCCESS;
+}
+
 nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t *memory) {
     struct nvmlDevice_st *d;
     nvmlReturn_t rc = memory_of(device, memory, &d);
     if (rc != NVML_SUCCESS) {
         return rc;
     }
+    unsigned long long free_b;
+    if ((rc = free_of(d, &free_b)) != NVML_SUCCESS) {
+        return rc;
+    }
     memory->total = d->total;
-    memory->free = d->free;
-    memory->used = d->total - d->free;
+    memory->free = free_b;
+    memory->used = d->total - free_b;
     return NVML_SUCCESS;
 }
 
@@ -340,16 +382,40 @@ nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMemory_v2_t *me
     if (v2_mismatch || memory->version != NVML_MEMORY_V2) {
         return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
     }
+    unsigned long long free_b;
+    if ((rc = free_of(d, &free_b)) != NVML_SUCCESS) {
+        return rc;
+    }
     memory->total = d->total;
     memory->reserved = d->reserved;
-    memory->free = d->free;
-    memory->used = d->total - d->reserved - d->free;
+    memory->free = free_b;
+    memory->used = d->total - d->reserved - free_b;
     return NVML_SUCCESS;
 }
 #endif
 
-/* FAKENVML_PROCS_FILE, when set, replaces the list; 0 on success. */
+/* FAKENVML_STATE's processes replace the list; 0 on success. */
+static int read_state(void) {
+    struct fakestate_file f;
+    if (fakestate_read(state_path, &f) != 0) {
+        return -1;
+    }
+    nprocs = 0;
+    for (int i = 0; i < FAKESTATE_SLOTS && nprocs < MAX_PROCS; i++) {
+        if (f.slots[i].pid != 0) {
+            procs[nprocs].pid = f.slots[i].pid;
+            procs[nprocs].usedGpuMemory = fakestate_used(&f.slots[i]);
+            nprocs++;
+        }
+    }
+    return 0;
+}
+
+/* FAKENVML_PROCS_FILE (or FAKENVML_STATE), when set, replaces the list; 0 on success. */
 static int reread_file(void) {
+    if (state_path != NULL) {
+        return read_state();
+    }
     const char *path = getenv("FAKENVML_PROCS_FILE");
     if (path == NULL) {
         return 0;
@@ -383,7 +449,8 @@ static nvmlReturn_t running(nvmlDevice_t device, unsigned int *count, void *info
         return NVML_SUCCESS;
     }
     if (reread_file() != 0) {
-        fprintf(stderr, "fakenvml: FAKENVML_PROCS_FILE does not parse (want pid:bytes,...)\n");
+        fprintf(stderr, "fakenvml: FAKENVML_PROCS_FILE does not parse (want pid:bytes,...), "
+                        "or FAKENVML_STATE is not a state file\n");
         return NVML_ERROR_INVALID_ARGUMENT;
     }
     if (*count < nprocs) {

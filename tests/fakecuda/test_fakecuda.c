@@ -1,7 +1,10 @@
 /*
  * Checks the fake libcuda.so.1 the way jetmem uses the real one: dlopen it,
  * look every entry point up by name, and drive each environment knob.
- * Usage: test_fakecuda /path/to/libcuda.so.1      (exit 0 = all checks passed)
+ * With the fake NVML as well, test_fakestate.c checks both as one GPU shared
+ * by processes (FAKECUDA_STATE / FAKENVML_STATE).
+ * Usage: test_fakecuda /path/to/libcuda.so.1 [/path/to/libnvidia-ml.so.1]
+ *        (exit 0 = all checks passed)
  */
 #include <dlfcn.h>
 #include <stddef.h>
@@ -90,10 +93,14 @@ static void check_device(const char *name, int integrated, size_t free_b, size_t
     CHECK(cuCtxSetCurrent(NULL) == 0);
 }
 
+void check_state(void *cuda, void *nvml);
+int check_state_failures(void);
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s /path/to/libcuda.so.1\n", argv[0]);
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: %s /path/to/libcuda.so.1 [/path/to/libnvidia-ml.so.1]\n",
+                argv[0]);
         return 2;
     }
     void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
@@ -168,6 +175,18 @@ int main(int argc, char **argv)
     text = "stale";
     CHECK(cuGetErrorString(12345, &text) == 1 && text == NULL);
     CHECK(cuGetErrorName(201, &text) == 0 && strcmp(text, "CUDA_ERROR_INVALID_CONTEXT") == 0);
+
+    /* One GPU shared by processes (FAKECUDA_STATE), with the fake NVML beside it. */
+    clear_knobs();
+    if (argc == 3) {
+        void *nvml = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
+        if (nvml == NULL) {
+            fprintf(stderr, "FAIL: dlopen: %s\n", dlerror());
+            return 1;
+        }
+        check_state(lib, nvml);
+        failures += check_state_failures();
+    }
 
     dlclose(lib);
     if (failures != 0) {
