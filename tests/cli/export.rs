@@ -208,3 +208,98 @@ fn plot_refuses_a_name_that_is_not_svg() {
         assert!(!out.exists(), "{name} was written");
     }
 }
+
+/// Two writers (pids 501 and 502) with interleaved phases of one label: each
+/// End closes its own writer's phase, as the report pairs them, and each
+/// writer's slices are on its own track, named after the process.
+#[test]
+fn phases_of_two_writers_with_one_label_pair_per_writer() {
+    use jetmem_core::record::{Mark, MarkKind, ProcessChange, ProcessEvent, Record};
+    use jetmem_core::text::truncated;
+    let dir = traces::scratch("export-two-writers");
+    let path = dir.join("two.jetmem");
+    let mark = |t_ms: u64, kind: MarkKind, pid: u32| {
+        Record::Mark(Mark {
+            t_ns: t_ms * 1_000_000,
+            kind,
+            label: truncated("batch"),
+            pid: Some(pid),
+        })
+    };
+    let mut records = vec![Record::Process(ProcessEvent {
+        t_ns: 0,
+        pid: 501,
+        ppid: 4242,
+        change: ProcessChange::Joined,
+        name: truncated("worker-a"),
+    })];
+    for i in 0..N {
+        let t_ms = i * traces::DT_NS / 1_000_000;
+        match t_ms {
+            100 => records.push(mark(t_ms, MarkKind::Begin, 501)),
+            200 => records.push(mark(t_ms, MarkKind::Begin, 502)),
+            300 => records.push(mark(t_ms, MarkKind::End, 501)),
+            500 => records.push(mark(t_ms, MarkKind::End, 502)),
+            _ => {}
+        }
+        records.push(Record::Sample(traces::unified_sample(i)));
+    }
+    traces::write_trace(&path, &traces::unified_header(), &records);
+    let out = ok_stdout(&jetmem([
+        "export".as_ref(),
+        path.as_os_str(),
+        "--format".as_ref(),
+        "perfetto".as_ref(),
+    ]));
+    let j: Value = serde_json::from_str(&out).unwrap();
+    let ev = j["traceEvents"].as_array().unwrap();
+    let mut slices: Vec<(u64, f64, f64)> = ev
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .map(|e| {
+            (
+                e["tid"].as_u64().unwrap(),
+                e["ts"].as_f64().unwrap(),
+                e["dur"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    slices.sort_by_key(|s| s.0);
+    // 501: 100–300 ms; 502: 200–500 ms (label-only pairing gave 200–300 and 100–500).
+    assert_eq!(
+        slices,
+        [(501, 100_000.0, 200_000.0), (502, 200_000.0, 300_000.0)]
+    );
+    let track = |tid: u64| {
+        ev.iter()
+            .find(|e| e["ph"] == "M" && e["name"] == "thread_name" && e["tid"] == tid)
+            .map(|e| e["args"]["name"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(track(501).as_deref(), Some("phases: worker-a (pid 501)"));
+    assert_eq!(track(502).as_deref(), Some("phases: pid 502"));
+    // The report pairs them the same way.
+    let rep: Value = serde_json::from_str(&ok_stdout(&jetmem([
+        "report".as_ref(),
+        path.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ])))
+    .unwrap();
+    let mut durations: Vec<(f64, f64)> = rep["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["start_s"].as_f64().unwrap(),
+                p["duration_s"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    durations.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert_eq!(durations, [(0.1, 0.2), (0.2, 0.3)]);
+    assert_eq!(
+        rep["phase_summary"][0]["pids"],
+        serde_json::json!([501, 502])
+    );
+}

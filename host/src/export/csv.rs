@@ -52,7 +52,8 @@ pub fn write(path: &Path, out: &mut Sink) -> Result<(), CliError> {
         let _ = write!(out, ",{d}");
     }
     let _ = out.write_all(b",phase\n");
-    let mut open: PhaseTracker<String> = PhaseTracker::new();
+    // (label, writer): an End closes its own writer's phase, as the report pairs them.
+    let mut open: PhaseTracker<(String, Option<u32>)> = PhaseTracker::new();
     trace::read_pass(path, false, |h, item| match item {
         _ if out.failed() => {}
         Item::Record(Record::Sample(s)) => {
@@ -70,18 +71,21 @@ pub fn write(path: &Path, out: &mut Sink) -> Result<(), CliError> {
             ] {
                 cell(out, v);
             }
-            let phase = field(open.innermost().map_or("", |s| s.as_str()));
+            let phase = field(open.innermost().map_or("", |(l, _)| l.as_str()));
             let _ = writeln!(out, ",{phase}");
         }
-        Item::Record(Record::Mark(m)) => match m.kind {
-            MarkKind::Begin => {
-                open.begin(m.label.to_string());
+        Item::Record(Record::Mark(m)) => {
+            let writer = m.pid.or(h.pid);
+            match m.kind {
+                MarkKind::Begin => {
+                    open.begin((m.label.to_string(), writer));
+                }
+                MarkKind::End => {
+                    open.end(|(l, w)| l == m.label.as_str() && *w == writer);
+                }
+                _ => {}
             }
-            MarkKind::End => {
-                open.end(|l| l == m.label.as_str());
-            }
-            _ => {}
-        },
+        }
         _ => {}
     })?;
     Ok(())

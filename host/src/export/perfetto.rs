@@ -3,7 +3,14 @@
 //! (MiB) go through [`MinMax`] and are written at the end: every sample up to
 //! [`EXACT_POINTS`] per track, above that the minimum and maximum of each time
 //! bucket (every peak kept), which the file states in `otherData`.
+//!
+//! A phase is a Begin and the End with its label *from the same writer*, as
+//! the report pairs them (marks without a writer pid are the traced
+//! process's); each writer's phases and marks are on their own track (its
+//! pid as the thread id, named after the process), so two processes' phases
+//! of one label never pair across processes or overlap on one track.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
 
@@ -47,12 +54,15 @@ pub fn write(path: &Path, out: &mut Sink) -> Result<(), CliError> {
     let mut tracks: Vec<MinMax> = (0..=TRACKS.len())
         .map(|_| MinMax::new(EXACT_POINTS / 2))
         .collect();
-    let mut open: PhaseTracker<(String, u64)> = PhaseTracker::new();
+    let mut open: PhaseTracker<(String, u32, u64)> = PhaseTracker::new();
     let mut last_ns = 0u64;
     let mut name = String::new();
-    let phase = |label: &str, start: u64, end: u64| {
+    // Writer tracks (thread ids) and the process names the trace gives.
+    let mut writers: BTreeSet<u32> = BTreeSet::new();
+    let mut process_names: BTreeMap<u32, String> = BTreeMap::new();
+    let phase = |label: &str, tid: u32, start: u64, end: u64| {
         json!({"name": label, "cat": "phase", "ph": "X", "ts": us(start),
-            "dur": us(end.saturating_sub(start)), "pid": 1, "tid": 1})
+            "dur": us(end.saturating_sub(start)), "pid": 1, "tid": tid})
     };
     let decoded = trace::read(path, |h, item| {
         if name.is_empty() {
@@ -62,6 +72,11 @@ pub fn write(path: &Path, out: &mut Sink) -> Result<(), CliError> {
                 h.label.as_str()
             };
             name = format!("jetmem: {who}");
+            if let Some(pid) = h.pid {
+                let first = h.command.split_whitespace().next().unwrap_or_default();
+                let base = first.rsplit('/').next().unwrap_or(first);
+                process_names.entry(pid).or_insert_with(|| base.to_owned());
+            }
         }
         let Item::Record(r) = item else { return };
         if out.failed() {
@@ -77,21 +92,31 @@ pub fn write(path: &Path, out: &mut Sink) -> Result<(), CliError> {
                     }
                 }
             }
-            Record::Mark(m) => match m.kind {
-                MarkKind::Begin => {
-                    open.begin((m.label.to_string(), m.t_ns));
-                }
-                MarkKind::End => {
-                    if let Some((label, start)) = open.end(|(l, _)| l == m.label.as_str()) {
-                        ev.push(out, &phase(&label, start, m.t_ns));
+            Record::Mark(m) => {
+                // The writer's track: its pid, else the traced process's (in-process marks).
+                let tid = m.pid.or(h.pid).unwrap_or(1);
+                writers.insert(tid);
+                match m.kind {
+                    MarkKind::Begin => {
+                        open.begin((m.label.to_string(), tid, m.t_ns));
                     }
+                    MarkKind::End => {
+                        if let Some((label, tid, start)) =
+                            open.end(|(l, w, _)| l == m.label.as_str() && *w == tid)
+                        {
+                            ev.push(out, &phase(&label, tid, start, m.t_ns));
+                        }
+                    }
+                    _ => ev.push(
+                        out,
+                        &json!({"name": m.label.as_str(), "cat": "mark", "ph": "i", "s": "t",
+                        "ts": us(m.t_ns), "pid": 1, "tid": tid}),
+                    ),
                 }
-                _ => ev.push(
-                    out,
-                    &json!({"name": m.label.as_str(), "cat": "mark", "ph": "i", "s": "p",
-                    "ts": us(m.t_ns), "pid": 1, "tid": 1}),
-                ),
-            },
+            }
+            Record::Process(p) if !p.name.is_empty() => {
+                process_names.insert(p.pid, p.name.to_string());
+            }
             Record::Allocator(a) => {
                 if let (Some(v), Some(track)) = (a.allocated, tracks.last_mut()) {
                     track.push(a.t_ns, v);
@@ -106,8 +131,8 @@ pub fn write(path: &Path, out: &mut Sink) -> Result<(), CliError> {
             _ => {}
         }
     })?;
-    for (label, start) in open.drain() {
-        ev.push(out, &phase(&label, start, last_ns));
+    for (label, tid, start) in open.drain() {
+        ev.push(out, &phase(&label, tid, start, last_ns));
     }
     let names = TRACKS.iter().map(|(n, _)| *n).chain([CUDA_ALLOCATED]);
     for (track_name, track) in names.zip(&tracks) {
@@ -123,10 +148,16 @@ pub fn write(path: &Path, out: &mut Sink) -> Result<(), CliError> {
         out,
         &json!({"name": "process_name", "ph": "M", "pid": 1, "args": {"name": name}}),
     );
-    ev.push(
-        out,
-        &json!({"name": "thread_name", "ph": "M", "pid": 1, "tid": 1, "args": {"name": "phases"}}),
-    );
+    for tid in &writers {
+        let track = match process_names.get(tid) {
+            Some(n) => format!("phases: {} (pid {tid})", crate::escape::printable(n)),
+            None => format!("phases: pid {tid}"),
+        };
+        ev.push(
+            out,
+            &json!({"name": "thread_name", "ph": "M", "pid": 1, "tid": tid, "args": {"name": track}}),
+        );
+    }
     let _ = out.write_all(b"],\"displayTimeUnit\":\"ms\",\"otherData\":");
     let _ = serde_json::to_writer(&mut *out, &other_data(&tracks, decoded.stats.skipped_bytes));
     let _ = out.write_all(b"}\n");
