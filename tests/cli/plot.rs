@@ -205,10 +205,9 @@ fn from_and_to_limit_the_time_axis() {
 #[test]
 fn a_missing_font_is_a_clear_error() {
     let t = traces::traces("plot-font");
-    for name in ["x.png", "x.svg"] {
-        let out = t.dir.join(name);
-        let o = crate::jetmem_command()
-            .env("JETMEM_PLOT_FONT", t.dir.join("no-such.ttf"))
+    let plot_with_font = |font: &std::path::Path, out: &std::path::Path| {
+        crate::jetmem_command()
+            .env("JETMEM_PLOT_FONT", font)
             .args([
                 "plot".as_ref(),
                 t.unified.as_os_str(),
@@ -216,7 +215,11 @@ fn a_missing_font_is_a_clear_error() {
                 out.as_os_str(),
             ])
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    for name in ["x.png", "x.svg"] {
+        let out = t.dir.join(name);
+        let o = plot_with_font(&t.dir.join("no-such.ttf"), &out);
         assert_eq!(o.status.code(), Some(1), "{name}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(
@@ -225,16 +228,7 @@ fn a_missing_font_is_a_clear_error() {
         );
         assert!(!out.exists());
         // A file that is not a font is named as such.
-        let o = crate::jetmem_command()
-            .env("JETMEM_PLOT_FONT", &t.unified)
-            .args([
-                "plot".as_ref(),
-                t.unified.as_os_str(),
-                "-o".as_ref(),
-                out.as_os_str(),
-            ])
-            .output()
-            .unwrap();
+        let o = plot_with_font(&t.unified, &out);
         assert_eq!(o.status.code(), Some(1), "{name}");
         assert!(String::from_utf8_lossy(&o.stderr).contains("is not a font"));
         assert!(!out.exists());

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_check.h"
+
 typedef int CUresult;
 typedef int CUdevice;
 typedef void *CUcontext;
@@ -34,23 +36,7 @@ static CUresult (*cuGetErrorName)(CUresult, const char **);
 
 static int failures;
 
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
-            failures++;                                                                \
-        }                                                                              \
-    } while (0)
 
-static void *lookup(void *lib, const char *name)
-{
-    void *sym = dlsym(lib, name);
-    if (sym == NULL) {
-        fprintf(stderr, "FAIL: symbol %s missing: %s\n", name, dlerror());
-        exit(1);
-    }
-    return sym;
-}
 
 static void clear_knobs(void)
 {

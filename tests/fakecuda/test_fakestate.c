@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "test_check.h"
+
 typedef int CUresult;
 typedef void *CUcontext;
 typedef unsigned long long CUdeviceptr;
@@ -45,23 +47,7 @@ static int (*nvmlDeviceGetComputeRunningProcesses_v3)(void *, unsigned int *, pr
 
 static int failures;
 
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
-            failures++;                                                                \
-        }                                                                              \
-    } while (0)
 
-static void *sym(void *lib, const char *name)
-{
-    void *p = dlsym(lib, name);
-    if (p == NULL) {
-        fprintf(stderr, "FAIL: symbol %s missing: %s\n", name, dlerror());
-        exit(1);
-    }
-    return p;
-}
 
 enum { FREE = 1000000, TOTAL = 2000000, CTX = 1000, NVML_FREE = 1500000, NVML_TOTAL = 1900000 };
 
@@ -143,23 +129,23 @@ static void concurrent(int children, int rounds)
 
 void check_state(void *cuda, void *nvml)
 {
-    *(void **)&cuInit = sym(cuda, "cuInit");
-    *(void **)&cuDevicePrimaryCtxRetain = sym(cuda, "cuDevicePrimaryCtxRetain");
-    *(void **)&cuDevicePrimaryCtxRelease_v2 = sym(cuda, "cuDevicePrimaryCtxRelease_v2");
-    *(void **)&cuCtxSetCurrent = sym(cuda, "cuCtxSetCurrent");
-    *(void **)&cuMemGetInfo_v2 = sym(cuda, "cuMemGetInfo_v2");
-    *(void **)&cuMemAlloc_v2 = sym(cuda, "cuMemAlloc_v2");
-    *(void **)&cuMemFree_v2 = sym(cuda, "cuMemFree_v2");
-    *(void **)&cuMemAllocManaged = sym(cuda, "cuMemAllocManaged");
-    *(void **)&cuMemHostAlloc = sym(cuda, "cuMemHostAlloc");
-    *(void **)&cuMemFreeHost = sym(cuda, "cuMemFreeHost");
-    *(void **)&cuMemCreate = sym(cuda, "cuMemCreate");
-    *(void **)&cuMemRelease = sym(cuda, "cuMemRelease");
-    *(void **)&nvmlInit_v2 = sym(nvml, "nvmlInit_v2");
-    *(void **)&nvmlDeviceGetHandleByIndex_v2 = sym(nvml, "nvmlDeviceGetHandleByIndex_v2");
-    *(void **)&nvmlDeviceGetMemoryInfo = sym(nvml, "nvmlDeviceGetMemoryInfo");
+    *(void **)&cuInit = lookup(cuda, "cuInit");
+    *(void **)&cuDevicePrimaryCtxRetain = lookup(cuda, "cuDevicePrimaryCtxRetain");
+    *(void **)&cuDevicePrimaryCtxRelease_v2 = lookup(cuda, "cuDevicePrimaryCtxRelease_v2");
+    *(void **)&cuCtxSetCurrent = lookup(cuda, "cuCtxSetCurrent");
+    *(void **)&cuMemGetInfo_v2 = lookup(cuda, "cuMemGetInfo_v2");
+    *(void **)&cuMemAlloc_v2 = lookup(cuda, "cuMemAlloc_v2");
+    *(void **)&cuMemFree_v2 = lookup(cuda, "cuMemFree_v2");
+    *(void **)&cuMemAllocManaged = lookup(cuda, "cuMemAllocManaged");
+    *(void **)&cuMemHostAlloc = lookup(cuda, "cuMemHostAlloc");
+    *(void **)&cuMemFreeHost = lookup(cuda, "cuMemFreeHost");
+    *(void **)&cuMemCreate = lookup(cuda, "cuMemCreate");
+    *(void **)&cuMemRelease = lookup(cuda, "cuMemRelease");
+    *(void **)&nvmlInit_v2 = lookup(nvml, "nvmlInit_v2");
+    *(void **)&nvmlDeviceGetHandleByIndex_v2 = lookup(nvml, "nvmlDeviceGetHandleByIndex_v2");
+    *(void **)&nvmlDeviceGetMemoryInfo = lookup(nvml, "nvmlDeviceGetMemoryInfo");
     *(void **)&nvmlDeviceGetComputeRunningProcesses_v3 =
-        sym(nvml, "nvmlDeviceGetComputeRunningProcesses_v3");
+        lookup(nvml, "nvmlDeviceGetComputeRunningProcesses_v3");
 
     char path[] = "/tmp/fakestate.XXXXXX"; /* mkstemp leaves it empty: a new table */
     int fd = mkstemp(path);

@@ -1,0 +1,29 @@
+/* The checks shared by the fake drivers' test programs (test_fakecuda.c and
+ * test_fakestate.c, linked into one binary): CHECK counts a failed condition
+ * in the including file's `failures`; lookup() resolves a symbol or exits. */
+#ifndef JETMEM_TEST_CHECK_H
+#define JETMEM_TEST_CHECK_H
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define CHECK(cond)                                                                    \
+    do {                                                                               \
+        if (!(cond)) {                                                                 \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
+            failures++;                                                                \
+        }                                                                              \
+    } while (0)
+
+static void *lookup(void *lib, const char *name)
+{
+    void *sym = dlsym(lib, name);
+    if (sym == NULL) {
+        fprintf(stderr, "FAIL: symbol %s missing: %s\n", name, dlerror());
+        exit(1);
+    }
+    return sym;
+}
+
+#endif
