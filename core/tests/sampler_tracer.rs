@@ -191,7 +191,18 @@ fn full_disk_stops_writing_and_keeps_what_was_written_decodable() {
     };
     let tracer = Tracer::start(cfg, out).unwrap();
     let h = tracer.handle();
-    std::thread::sleep(Duration::from_millis(800));
+    // The tracer stops on its own, and says so through `ended_fd`: a
+    // caller asleep in poll wakes without a timer.
+    let fd = h.ended_fd().expect("an eventfd");
+    let mut pfd = nix::libc::pollfd {
+        fd: std::os::fd::AsRawFd::as_raw_fd(&fd),
+        events: nix::libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, for the call's duration.
+    let ready = unsafe { nix::libc::poll(&mut pfd, 1, 10_000) };
+    assert_eq!(ready, 1, "ended_fd readable after the write error");
+    assert!(!h.is_running());
     let report = tracer.stop(None).unwrap();
     let err = report.write_error.expect("the disk filled up");
     assert_eq!(err.raw_os_error(), Some(28));
@@ -238,6 +249,46 @@ fn fixture_root_system_trace_reads_the_fixture() {
     // /proc/meminfo of the Nano fixture: MemTotal 4059240 kB, NvMapMemUsed 244748 kB.
     assert_eq!(s.counters.get(Counter::MemTotal), Some(4_059_240 * 1024));
     assert_eq!(s.counters.get(Counter::GpuUsed), Some(244_748 * 1024));
+}
+
+#[test]
+fn a_writer_stalled_in_a_write_costs_no_sample() {
+    // At 10 ms the writer takes every tenth tick itself, then writes; while
+    // its write is stalled, the sampler takes those ticks.
+    let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let cfg = SamplerConfig {
+        interval: Duration::from_millis(10),
+        probe_cuda: false,
+        ..SamplerConfig::default()
+    };
+    let out = TestDisk {
+        // The third write is the second flush, at ≈ 0.2 s.
+        stall: Some(Duration::from_millis(1500)),
+        ..TestDisk::new(&written)
+    };
+    let tracer = Tracer::start(cfg, out).unwrap();
+    std::thread::sleep(Duration::from_millis(2000));
+    let report = tracer.stop(None).unwrap();
+    assert!(report.write_error.is_none());
+    assert_eq!(report.end.dropped, 0);
+    let bytes = written.lock().unwrap().clone();
+    let slots: Vec<u64> = TraceReader::new(&bytes[..])
+        .unwrap()
+        .filter_map(|i| match i.unwrap() {
+            Item::Record(Record::Sample(s)) => Some(s.t_ns / 10_000_000),
+            _ => None,
+        })
+        .collect();
+    // Samples in the writer's slots (every tenth tick) of the first 1.8 s:
+    // without the sampler standing in, the 1.5 s stall would cost ≈ 15 of 18.
+    let writer_slots = slots
+        .iter()
+        .filter(|&&k| k > 0 && k < 180 && k % 10 == 0)
+        .count();
+    assert!(
+        writer_slots >= 13,
+        "{writer_slots} of the writer's 17 ticks sampled: {slots:?}"
+    );
 }
 
 #[test]

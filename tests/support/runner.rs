@@ -8,6 +8,14 @@
 use std::path::Path;
 use std::process::Command;
 
+/// The emulator that runs the build products (`JETMEM_TEST_RUNNER`), if
+/// any: under it, timing and threads are the emulator's.
+pub fn emulator() -> Option<String> {
+    std::env::var("JETMEM_TEST_RUNNER")
+        .ok()
+        .filter(|r| !r.trim().is_empty())
+}
+
 /// A `Command` that runs `program`, through `JETMEM_TEST_RUNNER` when it is set.
 pub fn command(program: &Path) -> Command {
     match std::env::var("JETMEM_TEST_RUNNER") {

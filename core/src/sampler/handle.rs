@@ -5,6 +5,8 @@ use super::clock::mono_ns;
 use crate::record::{Allocator, Mark, MarkKind, Record};
 use crate::text::truncated;
 use heapless::mpmc;
+use nix::sys::eventfd::{EfdFlags, EventFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::Thread;
@@ -50,6 +52,12 @@ pub(super) struct Shared {
     /// a sample): the writer wakes while the sampler's CPU is awake, not on a
     /// timer of its own.
     pub(super) flush_due: AtomicBool,
+    /// Set while the writer thread drains and writes: the sampler then takes
+    /// the writer's ticks itself (`sample_loop::Schedule`).
+    pub(super) writer_busy: AtomicBool,
+    /// Readable once sampling ended or the traced root is gone
+    /// ([`TraceHandle::ended_fd`]); `None` where no eventfd could be made.
+    pub(super) ended: Option<EventFd>,
 }
 
 impl Shared {
@@ -76,6 +84,8 @@ impl Shared {
             channel,
             writer: OnceLock::new(),
             flush_due: AtomicBool::new(false),
+            writer_busy: AtomicBool::new(false),
+            ended: EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK).ok(),
         }
     }
 
@@ -83,6 +93,14 @@ impl Shared {
     pub(super) fn request_flush(&self) {
         self.flush_due.store(true, Ordering::Release);
         self.wake_writer();
+    }
+
+    /// Makes [`TraceHandle::ended_fd`] readable (never blocks: the eventfd
+    /// is non-blocking, and its counter cannot reach its limit from ones).
+    pub(super) fn signal_ended(&self) {
+        if let Some(fd) = &self.ended {
+            let _ = fd.write(1);
+        }
     }
 
     /// Wakes the writer thread (never blocks: an atomic, and a futex wake when it sleeps).
@@ -182,6 +200,15 @@ impl TraceHandle {
     /// Whether the tracer is still recording.
     pub fn is_running(&self) -> bool {
         self.shared.running.load(Ordering::Acquire)
+    }
+
+    /// A descriptor that becomes readable once the tracer stopped sampling
+    /// (a write error, or [`super::Tracer::stop`]) or the traced root exited,
+    /// for a caller that sleeps in `poll` instead of asking
+    /// [`Self::is_running`] and [`Self::target_exited`] on a timer. `None`
+    /// where the kernel gave no eventfd; it is never read, so it stays readable.
+    pub fn ended_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.shared.ended.as_ref().map(AsFd::as_fd)
     }
 
     /// Whether the traced root process has exited (never true for whole-system traces).

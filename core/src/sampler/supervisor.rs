@@ -2,20 +2,23 @@
 //! ring and the marker queue into frames at least every 100 ms, stops the
 //! sampler on a write error, and writes the `End` record.
 //!
-//! It sleeps until there is work: a wake from the sampler (a flush is due,
-//! which the sampler asks for right after a sample every [`FLUSH_NS`]; the
-//! ring holds [`WAKE_RECORDS`]; or sampling ended), from a marker queue half
-//! full, or its own fallback timer (twice the longer of [`FLUSH_NS`] and the
-//! interval) should the sampler stall. It never polls: at 10 ms the whole
-//! recorder wakes about once per sample plus ten times a second, and the
-//! writer's ten wakes come while the sampler's CPU is awake, not from a
-//! timer of their own (on an idle CPU, a timer's wake-up is the dearest part).
+//! At intervals up to 50 ms the writer takes every [`FLUSH_NS`]'s tick
+//! itself (`sample_loop::Schedule`): it wakes at that deadline, samples
+//! under the loop's lock, releases it, then drains and writes, while the
+//! sampler thread sleeps through that tick. The whole recorder then wakes
+//! once per sample, as a C loop doing the same reads does. Between its
+//! ticks it sleeps unless woken: by the sampler (the ring holds
+//! [`WAKE_RECORDS`], sampling ended, or a flush is due after a tick the
+//! sampler took because the writer was still writing) or by a marker queue
+//! half full. At longer intervals the sampler asks for a flush right after
+//! a sample every [`FLUSH_NS`], and a fallback timer (twice the longer of
+//! [`FLUSH_NS`] and the interval) covers a stalled sampler. It never polls.
 
 use super::SamplerError;
 use super::clock::{mono_ns, thread_cpu_ns};
 use super::collect::Collector;
 use super::handle::{NO_EXIT_CODE, Shared};
-use super::sample_loop::{SamplerOutcome, sample_loop};
+use super::sample_loop::{SampleLoop, SamplerOutcome, Schedule, sample_loop, writer_tick};
 use super::tracer::StopReport;
 use super::writer::Writer;
 use crate::accounting::PressureTracker;
@@ -23,8 +26,8 @@ use crate::record::{End, Header, Record};
 use crate::wire::TraceWriter;
 use heapless::spsc;
 use std::io::Write;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Capacity of the sampler → writer ring (records).
@@ -49,18 +52,15 @@ pub(super) fn supervise<W: Write>(
     let (producer, mut consumer) = ring.split();
     let mut writer = Writer::new(trace, header);
     let _ = shared.writer.set(std::thread::current());
+    let sched = Schedule::new(shared.start_mono_ns, interval_ns);
+    let state = Mutex::new(SampleLoop::new(
+        collector, producer, &shared, sched, pressure,
+    ));
     let outcome = std::thread::scope(|scope| {
         let sampler = std::thread::Builder::new()
             .name("jetmem-sampler".into())
             .spawn_scoped(scope, || {
-                let o = sample_loop(
-                    collector,
-                    producer,
-                    &shared,
-                    interval_ns,
-                    pressure,
-                    tree_target,
-                );
+                let o = sample_loop(&state, &shared, sched, tree_target);
                 shared.sampler_done.store(true, Ordering::Release);
                 shared.wake_writer();
                 o
@@ -70,31 +70,60 @@ pub(super) fn supervise<W: Write>(
             Err(e) => return Err(SamplerError::Thread(e.to_string())),
         };
         let fallback_ns = FLUSH_NS.max(interval_ns).saturating_mul(2);
+        // Whether the writer's tick came since the last flush.
+        let mut ticked = false;
         loop {
             let done = shared.sampler_done.load(Ordering::Acquire);
+            shared.writer_busy.store(true, Ordering::Release);
             while let Some(rec) = consumer.dequeue() {
                 writer.add(rec);
             }
             drain_events(&shared, &mut writer);
             let asked = shared.flush_due.swap(false, Ordering::AcqRel);
-            if asked || mono_ns().saturating_sub(writer.last_flush) >= fallback_ns {
+            if asked
+                || std::mem::take(&mut ticked)
+                || mono_ns().saturating_sub(writer.last_flush) >= fallback_ns
+            {
                 writer.flush();
             }
             if writer.error.is_some() {
                 // Stop sampling; the traced program is left alone.
                 shared.stop.store(true, Ordering::Release);
             }
+            shared.writer_busy.store(false, Ordering::Release);
             if done && consumer.peek().is_none() {
                 break;
             }
-            let since = mono_ns().saturating_sub(writer.last_flush);
-            std::thread::park_timeout(Duration::from_nanos(fallback_ns.saturating_sub(since)));
+            match sched.next_writer_tick(mono_ns()) {
+                Some(k) if !done => {
+                    let deadline = sched.deadline(k);
+                    let now = mono_ns();
+                    if now < deadline {
+                        std::thread::park_timeout(Duration::from_nanos(deadline - now));
+                    }
+                    // Woken early (a wake from the sampler or a marker
+                    // queue), the work is done first and the tick waited
+                    // for again.
+                    if mono_ns() >= deadline {
+                        writer_tick(&state, k, deadline);
+                        // The tick's flush, whichever thread took its sample.
+                        ticked = true;
+                    }
+                }
+                _ => {
+                    let since = mono_ns().saturating_sub(writer.last_flush);
+                    std::thread::park_timeout(Duration::from_nanos(
+                        fallback_ns.saturating_sub(since),
+                    ));
+                }
+            }
         }
         sampler
             .join()
             .map_err(|_| SamplerError::Thread("sampler thread panicked".into()))
     })?;
     shared.running.store(false, Ordering::Release);
+    shared.signal_ended();
     drain_events(&shared, &mut writer);
     let end = end_record(&shared, &outcome);
     // The last copy of the header comes just before the end.
@@ -134,7 +163,8 @@ fn end_record(shared: &Shared, outcome: &SamplerOutcome) -> End {
         samples: outcome.samples,
         dropped: outcome.dropped,
         sampler_cpu_ns: outcome.cpu_ns,
-        writer_cpu_ns: thread_cpu_ns(),
+        // The writer's ticks are sampling: counted as the sampler's.
+        writer_cpu_ns: thread_cpu_ns().saturating_sub(outcome.writer_ticks_cpu_ns),
         lateness_p50_ns: outcome.lateness.percentile(50.0),
         lateness_p99_ns: outcome.lateness.percentile(99.0),
         lateness_max_ns: outcome.lateness.max(),
