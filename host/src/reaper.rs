@@ -11,7 +11,7 @@
 //! them (see `core/src/sampler/tree.rs`) and the recorder can reap them and
 //! wait for them (`--wait-descendants`).
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::Instant;
 
 use nix::errno::Errno;
@@ -56,14 +56,18 @@ impl Gate {
         Ok(Gate { asleep_mask: old })
     }
 
-    /// Sleeps until a wake-up signal arrives, `fd` becomes readable (a pidfd:
-    /// the process ended) or `deadline` passes.
-    pub fn sleep(&self, fd: Option<&OwnedFd>, deadline: Option<Instant>) {
-        let mut pfd = libc::pollfd {
-            fd: fd.map_or(-1, AsRawFd::as_raw_fd),
+    /// Sleeps until a wake-up signal arrives, one of `fds` becomes readable
+    /// (a pidfd: the process ended; the tracer's `ended_fd`) or `deadline`
+    /// passes. At most two descriptors are watched.
+    pub fn sleep(&self, fds: &[Option<BorrowedFd<'_>>], deadline: Option<Instant>) {
+        let mut pfd = [-1, -1].map(|fd| libc::pollfd {
+            fd,
             events: libc::POLLIN,
             revents: 0,
-        };
+        });
+        for (p, fd) in pfd.iter_mut().zip(fds) {
+            p.fd = fd.map_or(-1, |f| f.as_raw_fd());
+        }
         let timeout = deadline.map(|d| {
             let left = d.saturating_duration_since(Instant::now());
             libc::timespec {
@@ -72,8 +76,9 @@ impl Gate {
             }
         });
         let ts = timeout.as_ref().map_or(std::ptr::null(), |t| t as *const _);
-        // SAFETY: `pfd`, `ts` and the mask live across the call; a negative fd is ignored by ppoll.
-        unsafe { libc::ppoll(&mut pfd, 1, ts, self.asleep_mask.as_ref()) };
+        // SAFETY: `pfd` (two entries), `ts` and the mask live across the
+        // call; a negative fd is ignored by ppoll.
+        unsafe { libc::ppoll(pfd.as_mut_ptr(), 2, ts, self.asleep_mask.as_ref()) };
     }
 }
 

@@ -31,6 +31,7 @@ use crate::signals;
 use crate::style::Style;
 use jetmem_core::channel;
 use jetmem_core::sampler::{SamplerConfig, Target, Tracer, process_alive};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 
 /// Whole-system recordings without --duration last this long.
@@ -39,8 +40,8 @@ const DEFAULT_SYSTEM_DURATION: Duration = Duration::from_secs(10);
 pub const NO_SUBREAPER: &str = "descendants that daemonize will not be traced (no child subreaper)";
 /// Without a pidfd (Linux < 5.3), how often `--pid` looks whether the process is alive.
 const ALIVE_CHECK: Duration = Duration::from_millis(100);
-/// The longest the main thread sleeps without a reason to wake (it then checks
-/// that the tracer still runs: a write error stops it).
+/// Without the tracer's `ended_fd` (no eventfd), how often the main thread
+/// checks that the tracer still runs (a write error stops it).
 const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 /// Runs `jetmem record`; the exit code is the child's.
@@ -132,12 +133,16 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
             let tracer = start(cfg, file, pending)?;
             let handle = tracer.handle();
             let fd = pidfd(pid);
-            let check = if fd.is_some() {
-                IDLE_CHECK
-            } else {
-                ALIVE_CHECK
+            let ended = handle.ended_fd();
+            // Woken by the pidfd and the tracer's end, the main thread never
+            // needs to look on a timer.
+            let check = match (&fd, ended) {
+                (None, _) => Some(ALIVE_CHECK),
+                (Some(_), None) => Some(IDLE_CHECK),
+                (Some(_), Some(_)) => None,
             };
-            wait_until(&gate, duration, fd.as_ref(), check, || {
+            let fds = [fd.as_ref().map(|f| f.as_fd()), ended];
+            wait_until(&gate, duration, &fds, check, || {
                 handle.is_running() && !handle.target_exited() && process_alive(&root, pid)
             });
             finish(tracer, None, &output)?;
@@ -149,7 +154,9 @@ pub fn run(a: RecordArgs) -> Result<ExitCode, CliError> {
             let tracer = start(cfg, file, pending)?;
             let handle = tracer.handle();
             let limit = Some(duration.unwrap_or(DEFAULT_SYSTEM_DURATION));
-            wait_until(&gate, limit, None, IDLE_CHECK, || handle.is_running());
+            let ended = handle.ended_fd();
+            let check = ended.is_none().then_some(IDLE_CHECK);
+            wait_until(&gate, limit, &[ended], check, || handle.is_running());
             finish(tracer, None, &output)?;
             0
         }
@@ -284,17 +291,18 @@ fn wait_command(
                 None => Waited::StillRunning,
             };
         }
-        gate.sleep(None, deadline);
+        gate.sleep(&[], deadline);
     }
 }
 
-/// Waits until `limit` passes, a signal arrives, the pidfd `fd` says the
-/// process ended, or `alive` says stop (asked at least every `check`).
+/// Waits until `limit` passes, a signal arrives, one of `fds` becomes
+/// readable (a pidfd: the process ended; the tracer ended), or `alive` says
+/// stop (asked after each wake, and every `check` if given).
 fn wait_until(
     gate: &Gate,
     limit: Option<Duration>,
-    fd: Option<&std::os::fd::OwnedFd>,
-    check: Duration,
+    fds: &[Option<BorrowedFd<'_>>],
+    check: Option<Duration>,
     mut alive: impl FnMut() -> bool,
 ) {
     let end = limit.map(|l| Instant::now() + l);
@@ -306,7 +314,11 @@ fn wait_until(
         if end.is_some_and(|e| now >= e) {
             return;
         }
-        let next = now + check;
-        gate.sleep(fd, Some(end.map_or(next, |e| e.min(next))));
+        let next = check.map(|c| now + c);
+        let wake = match (end, next) {
+            (Some(e), Some(n)) => Some(e.min(n)),
+            (e, n) => e.or(n),
+        };
+        gate.sleep(fds, wake);
     }
 }

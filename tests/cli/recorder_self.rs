@@ -131,6 +131,72 @@ fn a_stopped_recorder_reports_the_gap_and_the_missed_deadlines() {
     );
 }
 
+/// Each thread of process `pid`: (name, voluntary context switches).
+fn thread_sleeps(pid: u32) -> Vec<(u32, String, u64)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let tid = e.file_name().to_string_lossy().parse().unwrap();
+        let name = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+        let status = std::fs::read_to_string(e.path().join("status")).unwrap_or_default();
+        if let Some(v) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        {
+            out.push((tid, name.trim().to_owned(), v.trim().parse().unwrap()));
+        }
+    }
+    out
+}
+
+/// A whole-system record at 10 ms: its main thread sleeps until the end (no
+/// timer: signals, and the tracer's `ended_fd`), and the sampler and writer
+/// together wake once per sample.
+#[test]
+fn the_recorder_wakes_once_per_sample_and_its_main_thread_not_at_all() {
+    if let Some(emulator) = crate::runner::emulator() {
+        eprintln!("not checked under {emulator}: its threads and sleeps are the emulator's");
+        return;
+    }
+    let dir = scratch("tracer-wakes");
+    let trace = dir.join("wakes.jetmem");
+    let mut rec = crate::jetmem_command()
+        .args(["record", "--system", "--no-report", "--no-cuda"])
+        .args(["-i", "10ms", "--duration", "5s", "-o"])
+        .arg(&trace)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_samples(&trace);
+    sleep(Duration::from_millis(300));
+    let pid = rec.id();
+    let before = thread_sleeps(pid);
+    let t0 = std::time::Instant::now();
+    sleep(Duration::from_millis(2000));
+    let after = thread_sleeps(pid);
+    let ticks = (t0.elapsed().as_millis() / 10) as u64 + 1;
+    assert!(rec.wait().unwrap().success());
+    let slept = |pred: &dyn Fn(u32, &str) -> bool| -> u64 {
+        after
+            .iter()
+            .filter(|(tid, name, _)| pred(*tid, name))
+            .map(|(tid, _, v)| v - before.iter().find(|b| b.0 == *tid).map_or(0, |b| b.2))
+            .sum()
+    };
+    let main = slept(&|tid, _| tid == pid);
+    let sampling = slept(&|_, name| name == "jetmem-sampler" || name == "jetmem-writer");
+    assert_eq!(
+        main, 0,
+        "the main thread woke {main} times in 2 s: {after:?}"
+    );
+    assert!(
+        sampling <= ticks + 3 && sampling + 10 >= ticks * 9 / 10,
+        "sampler + writer slept {sampling} times in {ticks} ticks: {after:?}"
+    );
+}
+
 /// python3 writes `mib` MiB (every page touched), holds it briefly, exits (no
 /// quotes: it goes inside shell quoting).
 fn fill(mib: u64, hold_s: f64) -> String {
