@@ -124,3 +124,63 @@ double tick_floor_every_pct(long secs, long interval_ns, const int *pids, int np
 double tick_floor_cpu_pct(long secs, const int *pids, int npids, const char *cgpath) {
   return tick_floor_every_pct(secs, 1000000l, pids, npids, cgpath);
 }
+
+// Added for jetmem's whole-recorder benchmark: the floor of the recorder's
+// whole read schedule (docs/sampler.md, "What is read, and how often"). Each
+// tick: tick_floor_every_pct's reads (meminfo, the cgroup file, every statm).
+// Every `slow_ns`: each file of `slow` pread whole (PSI, zram, the cgroup peak
+// and limit, each thread's children file), or, for a directory, an fstat (the
+// thread-count check of a task directory). Every second: each file of
+// `second` pread whole (status, comm), or, for a directory, listed again
+// (lseek + getdents64 until the end). Every descriptor is opened once and
+// kept, as the recorder keeps them. Returns this thread's CPU time as a
+// percentage of one core.
+#include <sys/stat.h>
+#include <sys/syscall.h>
+static int open_kept(const char *path, int *is_dir) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  *is_dir = fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+  return fd;
+}
+static void read_kept(int fd, int is_dir, int list) {
+  if (fd < 0) return;
+  if (!is_dir) { ssize_t r, off = 0; while ((r = pread(fd, buf, sizeof buf, off)) > 0) { off += r; if (r < (ssize_t)sizeof buf) break; } sink += off; return; }
+  if (!list) { struct stat st; fstat(fd, &st); sink += st.st_nlink; return; }
+  lseek(fd, 0, SEEK_SET);
+  long n; while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) sink += n;
+}
+double tick_floor_all_pct(long secs, long interval_ns, const int *pids, int npids, const char *cgpath,
+                          const char *const *slow, int nslow, const char *const *second, int nsecond,
+                          long slow_ns) {
+  int mfd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+  int cfd = cgpath ? open(cgpath, O_RDONLY | O_CLOEXEC) : -1;
+  int *fds = calloc(npids > 0 ? npids : 1, sizeof(int)); char path[64];
+  for (int k = 0; k < npids; k++) { snprintf(path, 64, "/proc/%d/statm", pids[k]); fds[k] = open(path, O_RDONLY | O_CLOEXEC); }
+  int *sfd = calloc(nslow > 0 ? nslow : 1, sizeof(int)), *sdir = calloc(nslow > 0 ? nslow : 1, sizeof(int));
+  int *pfd = calloc(nsecond > 0 ? nsecond : 1, sizeof(int)), *pdir = calloc(nsecond > 0 ? nsecond : 1, sizeof(int));
+  for (int k = 0; k < nslow; k++) sfd[k] = open_kept(slow[k], &sdir[k]);
+  for (int k = 0; k < nsecond; k++) pfd[k] = open_kept(second[k], &pdir[k]);
+  struct timespec c0; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+  uint64_t start = now_ns(), next_slow = start, next_second = start; unsigned long long out[10], acc = 0;
+  long ticks = secs * 1000000000l / interval_ns;
+  for (long k = 1; k <= ticks; k++) {
+    uint64_t d = start + (uint64_t)k * (uint64_t)interval_ns;
+    struct timespec ts = { (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+    ssize_t r = pread(mfd, buf, 4096, 0);
+    parse_meminfo10(buf, buf + r, out);
+    if (cfd >= 0) { r = pread(cfd, buf, 64, 0); const char *q = buf; acc += parse_u(&q, buf + r); }
+    for (int j = 0; j < npids; j++) { r = pread(fds[j], buf, 256, 0); if (r <= 0) continue; const char *q = buf; parse_u(&q, buf + r); acc += parse_u(&q, buf + r); }
+    if (d >= next_slow) { for (int j = 0; j < nslow; j++) read_kept(sfd[j], sdir[j], 0); next_slow = d + slow_ns; }
+    if (d >= next_second) { for (int j = 0; j < nsecond; j++) read_kept(pfd[j], pdir[j], 1); next_second = d + 1000000000ull; }
+    sink = acc + out[2];
+  }
+  struct timespec c1; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+  close(mfd); if (cfd >= 0) close(cfd); for (int j = 0; j < npids; j++) close(fds[j]);
+  for (int j = 0; j < nslow; j++) if (sfd[j] >= 0) close(sfd[j]);
+  for (int j = 0; j < nsecond; j++) if (pfd[j] >= 0) close(pfd[j]);
+  free(fds); free(sfd); free(sdir); free(pfd); free(pdir);
+  double cpu = (c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9;
+  return cpu / secs * 100.0;
+}
