@@ -1,7 +1,7 @@
 //! End-to-end: a tracer samples a real process tree into a file that decodes.
 
 use jetmem_core::record::{Counter, MarkKind, Record};
-use jetmem_core::sampler::{MarkError, SamplerConfig, SamplerError, Target, Tracer};
+use jetmem_core::sampler::{MarkError, SamplerConfig, SamplerError, StopReport, Target, Tracer};
 use jetmem_core::wire::Item;
 use jetmem_core::wire::stream::TraceReader;
 use std::time::Duration;
@@ -251,27 +251,34 @@ fn fixture_root_system_trace_reads_the_fixture() {
     assert_eq!(s.counters.get(Counter::GpuUsed), Some(244_748 * 1024));
 }
 
-#[test]
-fn a_writer_stalled_in_a_write_costs_no_sample() {
-    // At 10 ms the writer takes every tenth tick itself, then writes; while
-    // its write is stalled, the sampler takes those ticks.
+/// A system trace at `interval` for `run_ms`, onto a disk whose third write
+/// stalls for 1.5 s: the stop report and the bytes written.
+fn with_stalled_disk(interval: Duration, run_ms: u64) -> (StopReport, Vec<u8>) {
     let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let cfg = SamplerConfig {
-        interval: Duration::from_millis(10),
+        interval,
         probe_cuda: false,
         ..SamplerConfig::default()
     };
     let out = TestDisk {
-        // The third write is the second flush, at ≈ 0.2 s.
         stall: Some(Duration::from_millis(1500)),
         ..TestDisk::new(&written)
     };
     let tracer = Tracer::start(cfg, out).unwrap();
-    std::thread::sleep(Duration::from_millis(2000));
+    std::thread::sleep(Duration::from_millis(run_ms));
     let report = tracer.stop(None).unwrap();
+    let bytes = written.lock().unwrap().clone();
+    (report, bytes)
+}
+
+#[test]
+fn a_writer_stalled_in_a_write_costs_no_sample() {
+    // At 10 ms the writer takes every tenth tick itself, then writes; while
+    // its write is stalled, the sampler takes those ticks.
+    // The third write is the second flush, at ≈ 0.2 s.
+    let (report, bytes) = with_stalled_disk(Duration::from_millis(10), 2000);
     assert!(report.write_error.is_none());
     assert_eq!(report.end.dropped, 0);
-    let bytes = written.lock().unwrap().clone();
     let slots: Vec<u64> = TraceReader::new(&bytes[..])
         .unwrap()
         .filter_map(|i| match i.unwrap() {
@@ -293,26 +300,13 @@ fn a_writer_stalled_in_a_write_costs_no_sample() {
 
 #[test]
 fn ring_overflow_is_counted_and_recorded_never_silent() {
-    let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let cfg = SamplerConfig {
-        interval: Duration::from_micros(200),
-        probe_cuda: false,
-        ..SamplerConfig::default()
-    };
-    let out = TestDisk {
-        // The ring holds 1023 records; at 5 kHz it overflows after ~0.2 s.
-        stall: Some(Duration::from_millis(1500)),
-        ..TestDisk::new(&written)
-    };
-    let tracer = Tracer::start(cfg, out).unwrap();
-    std::thread::sleep(Duration::from_millis(2200));
-    let report = tracer.stop(None).unwrap();
+    // The ring holds 1023 records; at 5 kHz it overflows after ~0.2 s.
+    let (report, bytes) = with_stalled_disk(Duration::from_micros(200), 2200);
     assert!(
         report.end.dropped > 0,
         "the stalled writer made the ring overflow: {:?}",
         report.end
     );
-    let bytes = written.lock().unwrap().clone();
     let mut r = TraceReader::new(&bytes[..]).unwrap();
     let (mut samples, mut dropped_records, mut end_dropped) = (0u64, 0u64, None);
     for item in r.by_ref() {
