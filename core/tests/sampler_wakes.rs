@@ -101,10 +101,11 @@ fn wakes_once_per_sample_with_the_writer_taking_the_flush_ticks() {
 /// The writer sleeps between its ticks, one every 100 ms (≈ 20 in 2 s), and
 /// the sampler sleeps through them: the two together sleep once a tick.
 /// With the sampler waking the writer after a sample instead, it would be
-/// ≈ 1.1 a tick.
+/// ≈ 1.1 a tick; a loaded machine may add a few waits for the lock (the
+/// writer's tick running late into the sampler's).
 fn assert_wakes(sampler: u64, writer: u64, ticks: u64) {
     assert!(
-        sampler + writer <= ticks + 3,
+        sampler + writer <= ticks + ticks / 20 + 3,
         "sampler {sampler} + writer {writer} wake-ups for {ticks} ticks"
     );
     assert!(

@@ -192,7 +192,9 @@ fn the_recorder_wakes_once_per_sample_and_its_main_thread_not_at_all() {
         "the main thread woke {main} times in 2 s: {after:?}"
     );
     assert!(
-        sampling <= ticks + 3 && sampling + 10 >= ticks * 9 / 10,
+        // 1.1 a tick if the sampler woke the writer; a machine loaded by
+        // the other tests may add a few lock waits.
+        sampling <= ticks + ticks / 20 + 3 && sampling + 10 >= ticks * 9 / 10,
         "sampler + writer slept {sampling} times in {ticks} ticks: {after:?}"
     );
 }
