@@ -1,6 +1,6 @@
 //! The tracer wakes once per sample: at intervals up to 50 ms the writer
 //! thread takes each flush's tick itself instead of being woken by the
-//! sampler (docs/sampler.md, "Threads and wake-ups"). Alone in its test
+//! sampler (docs/sampler.md, "One wake-up per sample"). Alone in its test
 //! binary, so that the only `jetmem-*` threads of the process are this
 //! tracer's.
 
@@ -12,26 +12,17 @@ use std::time::{Duration, Instant};
 
 #[path = "../../tests/support/runner.rs"]
 mod runner;
+#[path = "../../tests/support/thread_sleeps.rs"]
+mod thread_sleeps;
+use thread_sleeps::thread_sleeps;
 
-/// Voluntary context switches (each a sleep: a timer, a futex, a blocked
-/// read) of this process's thread named `name`.
+/// Voluntary context switches of this process's thread named `name`.
 fn voluntary_switches(name: &str) -> u64 {
-    let mut found = Vec::new();
-    for e in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
-        let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
-        if comm.trim() != name {
-            continue;
-        }
-        let status = std::fs::read_to_string(e.path().join("status")).unwrap();
-        let v = status
-            .lines()
-            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-            .unwrap()
-            .trim()
-            .parse::<u64>()
-            .unwrap();
-        found.push(v);
-    }
+    let found: Vec<u64> = thread_sleeps("self")
+        .into_iter()
+        .filter(|t| t.1 == name)
+        .map(|t| t.2)
+        .collect();
     assert_eq!(found.len(), 1, "one thread named {name}: {found:?}");
     found[0]
 }

@@ -21,6 +21,8 @@ use std::process::{Command, Output};
 
 #[path = "../support/runner.rs"]
 mod runner;
+#[path = "../support/thread_sleeps.rs"]
+mod thread_sleeps;
 
 /// A `Command` for the built `jetmem` (through `JETMEM_TEST_RUNNER` when set).
 pub fn jetmem_command() -> Command {

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::record::record_cmd;
 use crate::report_json;
+use crate::thread_sleeps::thread_sleeps;
 use crate::traces::scratch;
 
 /// Runs a record that must succeed; its output.
@@ -131,26 +132,6 @@ fn a_stopped_recorder_reports_the_gap_and_the_missed_deadlines() {
     );
 }
 
-/// Each thread of process `pid`: (name, voluntary context switches).
-fn thread_sleeps(pid: u32) -> Vec<(u32, String, u64)> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(format!("/proc/{pid}/task"))
-        .unwrap()
-        .flatten()
-    {
-        let tid = e.file_name().to_string_lossy().parse().unwrap();
-        let name = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
-        let status = std::fs::read_to_string(e.path().join("status")).unwrap_or_default();
-        if let Some(v) = status
-            .lines()
-            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-        {
-            out.push((tid, name.trim().to_owned(), v.trim().parse().unwrap()));
-        }
-    }
-    out
-}
-
 /// A whole-system record at 10 ms: its main thread sleeps until the end (no
 /// timer: signals, and the tracer's `ended_fd`), and the sampler and writer
 /// together wake once per sample.
@@ -172,10 +153,10 @@ fn the_recorder_wakes_once_per_sample_and_its_main_thread_not_at_all() {
     wait_for_samples(&trace);
     sleep(Duration::from_millis(300));
     let pid = rec.id();
-    let before = thread_sleeps(pid);
+    let before = thread_sleeps(&pid.to_string());
     let t0 = std::time::Instant::now();
     sleep(Duration::from_millis(2000));
-    let after = thread_sleeps(pid);
+    let after = thread_sleeps(&pid.to_string());
     let ticks = (t0.elapsed().as_millis() / 10) as u64 + 1;
     assert!(rec.wait().unwrap().success());
     let slept = |pred: &dyn Fn(u32, &str) -> bool| -> u64 {

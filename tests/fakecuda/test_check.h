@@ -1,6 +1,7 @@
 /* The checks shared by the fake drivers' test programs (test_fakecuda.c and
- * test_fakestate.c, linked into one binary): CHECK counts a failed condition
- * in the including file's `failures`; lookup() resolves a symbol or exits. */
+ * test_fakestate.c, linked into one binary): CHECK (tests/support/check.h)
+ * counts a failed condition in the including file's `failures`; lookup()
+ * resolves a symbol or exits. */
 #ifndef JETMEM_TEST_CHECK_H
 #define JETMEM_TEST_CHECK_H
 
@@ -8,13 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
-            failures++;                                                                \
-        }                                                                              \
-    } while (0)
+#include "../support/check.h"
 
 static void *lookup(void *lib, const char *name)
 {

@@ -30,13 +30,7 @@ static jetmem_tracer *shared_tracer;
     }                                                                                \
   } while (0)
 
-#define CHECK(cond)                                                                  \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
-      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                \
-      failures++;                                                                    \
-    }                                                                                \
-  } while (0)
+#include "../support/check.h"
 
 static jetmem_tracer *start(const char *path, const char *label) {
   jetmem_config cfg;
